@@ -1,0 +1,223 @@
+// Package state reads the tap's saved state and tracks bookmarks during a
+// sync.
+//
+// The shape is Singer's: {"bookmarks": {"<stream>": {"<replication key>":
+// "<RFC 3339>"}}, "currently_syncing": "<stream>"}. The Stitch tap writes the
+// same shape; Meltano may pass it bare or wrapped, and both are read.
+package state
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"sync"
+	"time"
+)
+
+// State is the bookmarks document. The zero value is an empty state.
+type State struct {
+	Bookmarks        map[string]map[string]string `json:"bookmarks"`
+	CurrentlySyncing *string                      `json:"currently_syncing"`
+}
+
+// Bookmark returns the stream's bookmark on key, if it has one.
+func (s *State) Bookmark(stream, key string) (time.Time, bool) {
+	v, ok := s.Bookmarks[stream][key]
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := parseTime(v)
+	return t, err == nil
+}
+
+// Error is a problem with a state file: the file, the key path and what is
+// wrong, on one line.
+type Error struct {
+	File, Key, Problem string
+}
+
+func (e *Error) Error() string {
+	if e.Key == "" {
+		return e.File + ": " + e.Problem
+	}
+	return e.File + ": " + e.Key + ": " + e.Problem
+}
+
+// Load reads the state file at path.
+func Load(path string) (*State, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		p := "cannot read: " + err.Error()
+		if errors.Is(err, os.ErrNotExist) {
+			p = "cannot read: no such file"
+		}
+		return nil, &Error{File: path, Problem: p}
+	}
+	return Parse(path, data)
+}
+
+// Parse reads state JSON from a file named name. An empty document or {}
+// is an empty state. Accepted wrappers: Meltano's {"singer_state": {...}},
+// a STATE message {"type":"STATE","value":{...}} and {"value": {...}}.
+func Parse(name string, data []byte) (*State, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return &State{Bookmarks: map[string]map[string]string{}}, nil
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil || top == nil {
+		return nil, &Error{File: name, Problem: "not a JSON object"}
+	}
+	for _, wrapper := range []string{"singer_state", "value"} {
+		if inner, ok := top[wrapper]; ok {
+			if _, hasBookmarks := top["bookmarks"]; !hasBookmarks {
+				var m map[string]json.RawMessage
+				if err := json.Unmarshal(inner, &m); err != nil || m == nil {
+					return nil, &Error{File: name, Key: wrapper, Problem: "not a JSON object"}
+				}
+				top = m
+				break
+			}
+		}
+	}
+	st := &State{Bookmarks: map[string]map[string]string{}}
+	if raw, ok := top["currently_syncing"]; ok && string(bytes.TrimSpace(raw)) != "null" {
+		var cs string
+		if err := json.Unmarshal(raw, &cs); err != nil {
+			return nil, &Error{File: name, Key: "currently_syncing", Problem: "must be a string or null"}
+		}
+		st.CurrentlySyncing = &cs
+	}
+	raw, ok := top["bookmarks"]
+	if !ok || string(bytes.TrimSpace(raw)) == "null" {
+		return st, nil
+	}
+	var streams map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &streams); err != nil || streams == nil {
+		return nil, &Error{File: name, Key: "bookmarks", Problem: "must be an object of streams"}
+	}
+	names := make([]string, 0, len(streams))
+	for n := range streams {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, stream := range names {
+		var keys map[string]json.RawMessage
+		if err := json.Unmarshal(streams[stream], &keys); err != nil || keys == nil {
+			return nil, &Error{File: name, Key: "bookmarks." + stream, Problem: "must be an object"}
+		}
+		bm := map[string]string{}
+		for k, v := range keys {
+			path := "bookmarks." + stream + "." + k
+			if string(bytes.TrimSpace(v)) == "null" {
+				continue // a null bookmark means none
+			}
+			var s string
+			if err := json.Unmarshal(v, &s); err != nil {
+				return nil, &Error{File: name, Key: path, Problem: "must be an RFC 3339 timestamp string"}
+			}
+			t, err := parseTime(s)
+			if err != nil {
+				return nil, &Error{File: name, Key: path, Problem: fmt.Sprintf("%q is not an RFC 3339 timestamp", clip(s))}
+			}
+			bm[k] = Format(t)
+		}
+		st.Bookmarks[stream] = bm
+	}
+	return st, nil
+}
+
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
+}
+
+func parseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
+	t, err := time.Parse("2006-01-02", s)
+	return t.UTC(), err
+}
+
+// Format writes a bookmark value: RFC 3339 in UTC, with fractional seconds
+// only when there are any.
+func Format(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// Tracker holds the bookmarks of a running sync. It is safe for concurrent
+// use; bookmarks only move forward.
+type Tracker struct {
+	mu sync.Mutex
+	st State
+}
+
+// NewTracker starts from initial (nil means empty). Bookmarks of streams
+// that are not synced this run are kept as they are.
+func NewTracker(initial *State) *Tracker {
+	t := &Tracker{st: State{Bookmarks: map[string]map[string]string{}}}
+	if initial != nil {
+		t.st = initial.Clone()
+	}
+	return t
+}
+
+// Bookmark returns the stream's bookmark on key, if any.
+func (t *Tracker) Bookmark(stream, key string) (time.Time, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.st.Bookmark(stream, key)
+}
+
+// Advance moves the stream's bookmark on key to v unless it is already at
+// or past v. It reports whether the bookmark moved.
+func (t *Tracker) Advance(stream, key string, v time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if cur, ok := t.st.Bookmark(stream, key); ok && !v.After(cur) {
+		return false
+	}
+	if t.st.Bookmarks[stream] == nil {
+		t.st.Bookmarks[stream] = map[string]string{}
+	}
+	t.st.Bookmarks[stream][key] = Format(v)
+	return true
+}
+
+// SetCurrentlySyncing records the stream in progress ("" clears it).
+func (t *Tracker) SetCurrentlySyncing(stream string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if stream == "" {
+		t.st.CurrentlySyncing = nil
+		return
+	}
+	t.st.CurrentlySyncing = &stream
+}
+
+// Snapshot returns a deep copy of the current state, for a STATE message.
+func (t *Tracker) Snapshot() State {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.st.Clone()
+}
+
+// Clone returns a deep copy.
+func (s State) Clone() State {
+	out := State{Bookmarks: make(map[string]map[string]string, len(s.Bookmarks))}
+	for k, v := range s.Bookmarks {
+		m := make(map[string]string, len(v))
+		for kk, vv := range v {
+			m[kk] = vv
+		}
+		out.Bookmarks[k] = m
+	}
+	if s.CurrentlySyncing != nil {
+		cs := *s.CurrentlySyncing
+		out.CurrentlySyncing = &cs
+	}
+	return out
+}
