@@ -1,6 +1,6 @@
 module github.com/tap-recurly/tap-recurly
 
-go 1.23
+go 1.26.0
 
 require (
 	github.com/hashicorp/go-retryablehttp v0.7.8

@@ -1,0 +1,236 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/tap-recurly/tap-recurly/client"
+	"github.com/tap-recurly/tap-recurly/config"
+	"github.com/tap-recurly/tap-recurly/singer"
+	"github.com/tap-recurly/tap-recurly/state"
+	"github.com/tap-recurly/tap-recurly/streams"
+)
+
+// selectStreams reads the catalog (if any) and returns the streams to sync
+// with their field selections, logging what was chosen and why.
+func selectStreams(o options, log *slog.Logger) ([]streams.Selected, error) {
+	path := o.catalogPath
+	if path == "" {
+		path = o.propertiesPath
+	}
+	discovered, err := Discover()
+	if err != nil {
+		return nil, err
+	}
+	var user *singer.Catalog
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, inputError{fmt.Errorf("%s: cannot read: %s", path, describeReadError(err))}
+		}
+		user, err = singer.ParseCatalog(path, data)
+		if err != nil {
+			return nil, inputError{err}
+		}
+		if err := checkCatalog(path, user); err != nil {
+			return nil, inputError{err}
+		}
+	}
+
+	var selected []streams.Selected
+	var chosen, skipped []string
+	for i := range discovered.Streams {
+		entry := &discovered.Streams[i]
+		st, _ := streams.ByName(entry.TapStreamID)
+		if user != nil {
+			ue := user.Entry(entry.TapStreamID)
+			if ue == nil {
+				skipped = append(skipped, st.Name+" (not in "+path+")")
+				continue
+			}
+			if !ue.IsSelected() {
+				skipped = append(skipped, st.Name+" (not selected in "+path+")")
+				continue
+			}
+			// Our schema is the truth; the user's catalog contributes its
+			// selection metadata.
+			entry.Metadata = ue.Metadata
+			entry.Selected = ue.Selected
+		}
+		sel, err := entry.Selection()
+		if err != nil {
+			return nil, inputError{fmt.Errorf("%s: %s: %w", path, st.Name, err)}
+		}
+		for _, w := range sel.Warnings() {
+			log.Warn(fmt.Sprintf("%s: %s: %s", path, st.Name, w))
+		}
+		s := streams.Selected{Stream: st, Schema: sel.Schema}
+		desc := st.Name
+		if !sel.AllSelected() {
+			s.Project = sel.Project
+			var ex []string
+			for _, e := range sel.Excluded() {
+				ex = append(ex, e.Field+" ("+e.Reason+")")
+			}
+			desc += " without " + strings.Join(ex, ", ")
+		}
+		chosen = append(chosen, desc)
+		selected = append(selected, s)
+	}
+	reason := "no catalog given: every stream and field"
+	if path != "" {
+		reason = "from " + path
+	}
+	log.Info(fmt.Sprintf("selected streams (%s): %s", reason, listOrNone(chosen)))
+	if len(skipped) > 0 {
+		log.Info("skipped streams: " + strings.Join(skipped, ", "))
+	}
+	return selected, nil
+}
+
+func listOrNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, "; ")
+}
+
+// checkCatalog refuses catalogs naming streams or replication keys the tap
+// does not have.
+func checkCatalog(path string, cat *singer.Catalog) error {
+	for i, e := range cat.Streams {
+		st, ok := streams.ByName(e.TapStreamID)
+		if !ok {
+			return fmt.Errorf("%s: streams[%d].tap_stream_id: unknown stream %q (known: %s)", path, i, e.TapStreamID, knownStreams())
+		}
+		keys := []struct{ where, value string }{{"replication_key", e.ReplicationKey}}
+		if md := e.Metadata.Root(); md != nil {
+			if rk, ok := md["replication-key"].(string); ok {
+				keys = append(keys, struct{ where, value string }{"metadata[[]].replication-key", rk})
+			}
+		}
+		for _, k := range keys {
+			if k.value != "" && k.value != st.ReplicationKey {
+				return fmt.Errorf("%s: streams[%d].%s: %q is not a replication key of %s (valid: %s)", path, i, k.where, k.value, st.Name, st.ReplicationKey)
+			}
+		}
+		for _, method := range []string{e.ReplicationMethod, stringOf(e.Metadata.Root(), "replication-method")} {
+			if method != "" && method != "INCREMENTAL" {
+				return fmt.Errorf("%s: streams[%d]: replication method %q is not supported for %s (only INCREMENTAL)", path, i, method, st.Name)
+			}
+		}
+	}
+	return nil
+}
+
+func stringOf(md map[string]any, key string) string {
+	s, _ := md[key].(string)
+	return s
+}
+
+func knownStreams() string {
+	var names []string
+	for _, st := range streams.All() {
+		names = append(names, st.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+func describeReadError(err error) string {
+	if errors.Is(err, os.ErrNotExist) {
+		return "no such file"
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func loadState(path string) (*state.State, error) {
+	if path == "" {
+		return nil, nil
+	}
+	st, err := state.Load(path)
+	if err != nil {
+		return nil, inputError{err}
+	}
+	return st, nil
+}
+
+// newClient builds the API client for cfg, reporting each request as a
+// singer http_request_duration metric.
+func newClient(cfg *config.Config, log *slog.Logger) (*client.Client, error) {
+	ua := "tap-recurly/" + Version
+	if cfg.UserAgent != "" {
+		ua += " " + cfg.UserAgent
+	}
+	return client.New(cfg.APIKey.Reveal(), cfg.SiteID(),
+		client.WithBaseURL(cfg.BaseURL),
+		client.WithUserAgent(ua),
+		client.WithQuotaLimit(cfg.QuotaLimit),
+		client.WithTimeout(cfg.RequestTimeout),
+		client.WithLogger(log),
+		client.WithRequestHook(func(ri client.RequestInfo) {
+			status := "succeeded"
+			if ri.Err != nil || ri.Status >= 400 || ri.Status == 0 {
+				status = "failed"
+			}
+			log.Info(singer.FormatMetric("timer", "http_request_duration", ri.Duration.Seconds(),
+				map[string]any{"endpoint": ri.Endpoint, "http_status_code": ri.Status, "status": status}))
+		}),
+	)
+}
+
+func runSync(ctx context.Context, o options, cfg *config.Config, e env, log *slog.Logger) error {
+	selected, err := selectStreams(o, log)
+	if err != nil {
+		return err
+	}
+	initial, err := loadState(o.statePath)
+	if err != nil {
+		return err
+	}
+	api, err := newClient(cfg, log)
+	if err != nil {
+		return err
+	}
+	out := singer.NewWriter(e.stdout)
+	syncer := &streams.Syncer{
+		API:   api,
+		Out:   out,
+		State: state.NewTracker(initial),
+		Options: streams.Options{
+			StartDate:  cfg.StartDate,
+			EndDate:    cfg.EndDate,
+			Now:        e.now,
+			MaxWorkers: cfg.MaxWorkers,
+			Windows:    cfg.MaxWorkers,
+			Logger:     log,
+		},
+	}
+	began := time.Now()
+	results, runErr := syncer.Run(ctx, selected)
+	if err := out.Flush(); err != nil && runErr == nil {
+		runErr = err
+	}
+	var total int64
+	for _, r := range results {
+		total += r.Records
+	}
+	stats := api.Stats()
+	log.Info(fmt.Sprintf("sync finished: %d records from %d streams, %d requests (%d retries), quota waits %s, in %s",
+		total, len(results), stats.Requests, stats.Retries, stats.QuotaWaited.Round(time.Millisecond), time.Since(began).Round(time.Millisecond)))
+	if runErr != nil {
+		if cause := context.Cause(ctx); cause != nil && errors.Is(runErr, context.Canceled) {
+			return cause
+		}
+		return runErr
+	}
+	return nil
+}

@@ -1,0 +1,63 @@
+// Package streams declares the tap's nine streams as data and runs the one
+// sync loop that serves them all.
+//
+// Every stream reads a site-level list of the v2018-08-09 API; none makes a
+// request per parent record. billing_info is derived from the billing_info
+// object embedded in each account of the accounts listing, so when accounts
+// and billing_info are both selected that listing is read once for both.
+package streams
+
+import "sort"
+
+// Stream declares one Singer stream: what it is called, where its records
+// come from and how they are keyed and bookmarked.
+type Stream struct {
+	Name           string // Singer tap_stream_id and stream name
+	Object         string // the spec component its records are, e.g. "Account"
+	Source         string // the site-level list the records come from, e.g. "accounts"
+	KeyProperty    string // primary key field
+	ReplicationKey string // bookmark field
+
+	// Embedded names the field of each Source record that holds this
+	// stream's record; "" means the listed record is the stream's record.
+	Embedded string
+	// Fallback is a site-relative path format (with one %s for the source
+	// record's id) fetched when a source record lacks the Embedded key
+	// altogether. A 404 there means the record has none.
+	Fallback string
+
+	DocURL string // the API operation this stream reads
+}
+
+// KeyProperties returns the stream's primary key as Singer lists it.
+func (s Stream) KeyProperties() []string { return []string{s.KeyProperty} }
+
+const docBase = "https://developers.recurly.com/api/v2018-08-09#operation/"
+
+// All returns the nine streams, sorted by name.
+func All() []Stream {
+	all := []Stream{
+		{Name: "accounts", Object: "Account", Source: "accounts", KeyProperty: "id", ReplicationKey: "updated_at", DocURL: docBase + "list_accounts"},
+		{Name: "adjustments", Object: "LineItem", Source: "line_items", KeyProperty: "id", ReplicationKey: "updated_at", DocURL: docBase + "list_line_items"},
+		{Name: "billing_info", Object: "BillingInfo", Source: "accounts", KeyProperty: "account_id", ReplicationKey: "updated_at",
+			Embedded: "billing_info", Fallback: "accounts/%s/billing_info", DocURL: docBase + "list_accounts"},
+		{Name: "coupons", Object: "Coupon", Source: "coupons", KeyProperty: "id", ReplicationKey: "updated_at", DocURL: docBase + "list_coupons"},
+		{Name: "invoices", Object: "Invoice", Source: "invoices", KeyProperty: "id", ReplicationKey: "updated_at", DocURL: docBase + "list_invoices"},
+		{Name: "plans", Object: "Plan", Source: "plans", KeyProperty: "id", ReplicationKey: "updated_at", DocURL: docBase + "list_plans"},
+		{Name: "plans_add_ons", Object: "AddOn", Source: "add_ons", KeyProperty: "id", ReplicationKey: "updated_at", DocURL: docBase + "list_add_ons"},
+		{Name: "subscriptions", Object: "Subscription", Source: "subscriptions", KeyProperty: "id", ReplicationKey: "updated_at", DocURL: docBase + "list_subscriptions"},
+		{Name: "transactions", Object: "Transaction", Source: "transactions", KeyProperty: "id", ReplicationKey: "collected_at", DocURL: docBase + "list_transactions"},
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+	return all
+}
+
+// ByName returns the stream called name.
+func ByName(name string) (Stream, bool) {
+	for _, s := range All() {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Stream{}, false
+}
