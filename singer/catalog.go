@@ -11,7 +11,8 @@ import (
 
 // Catalog is a Singer catalog: what --discover prints and what --catalog
 // (or --properties) reads back, with the user's selections. The zero value
-// is an empty catalog.
+// is an empty catalog. Like a map, a Catalog may be read by many
+// goroutines at once but not changed while anyone reads it.
 type Catalog struct {
 	Streams []CatalogEntry `json:"streams"`
 }
@@ -21,7 +22,8 @@ type Catalog struct {
 // replication_method keys (Meltano and legacy taps).
 //
 // Schema is held compacted. KeyProperties and Metadata are written as []
-// when nil.
+// when nil. The zero value is an unnamed, unselected entry without a
+// schema. Concurrent reads are safe; changes (SetSelected) are not.
 type CatalogEntry struct {
 	TapStreamID       string          `json:"tap_stream_id"`
 	Stream            string          `json:"stream"`
@@ -218,8 +220,9 @@ func MarshalCatalog(c *Catalog) ([]byte, error) {
 // metadata keys are checked too (inclusion is one of automatic, available,
 // unsupported; selected and selected-by-default are booleans;
 // table-key-properties and valid-replication-keys arrays of strings; the
-// replication keys strings). A missing stream defaults to tap_stream_id.
-// Unknown keys are ignored.
+// replication keys strings). A missing stream defaults to tap_stream_id;
+// missing key_properties and metadata are empty (non-nil). Unknown keys
+// are ignored.
 func ParseCatalog(name string, data []byte) (*Catalog, error) {
 	p := catalogParser{file: name}
 	if !json.Valid(data) {
@@ -334,6 +337,10 @@ func (p catalogParser) entry(key string, raw []byte) (CatalogEntry, error) {
 		e.Selected = b
 	}
 
+	if e.KeyProperties == nil {
+		e.KeyProperties = []string{}
+	}
+	e.Metadata = Metadata{}
 	raw, ok = m["metadata"]
 	if !ok || jsonKind(raw) == 'n' {
 		return e, nil

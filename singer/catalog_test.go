@@ -263,10 +263,10 @@ func TestParseCatalogMeltanoForm(t *testing.T) {
 		wantKeys     []string
 	}{
 		{"accounts", true, "accounts", "updated_at", "INCREMENTAL", []string{"id"}},
-		{"plans", false, "plans", "", "", nil},
-		{"coupons", false, "coupons", "", "", nil}, // metadata [] wins over stream-level selected
-		{"invoices", true, "invoices", "", "", nil},
-		{"notes", false, "notes", "", "", nil},
+		{"plans", false, "plans", "", "", []string{}},
+		{"coupons", false, "coupons", "", "", []string{}}, // metadata [] wins over stream-level selected
+		{"invoices", true, "invoices", "", "", []string{}},
+		{"notes", false, "notes", "", "", []string{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id, func(t *testing.T) {
@@ -366,7 +366,7 @@ func TestParseCatalogNulls(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := c.Streams[0]
-	if e.Stream != "a" || e.KeyProperties != nil || e.Selected != nil || e.IsSelected() {
+	if e.Stream != "a" || len(e.KeyProperties) != 0 || e.Selected != nil || e.IsSelected() {
 		t.Errorf("nulls not read as unset: %+v", e)
 	}
 	if got := e.Metadata.Root()["x"]; got != json.Number("1.50") {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -426,4 +427,20 @@ func nonEmptyLines(s string) []string {
 		}
 	}
 	return out
+}
+
+func BenchmarkWriteRecords(b *testing.B) {
+	rec := json.RawMessage(`{"id":"abcdef123456","code":"customer-1","email":"someone@example.com","balance":12.50,"updated_at":"2026-01-01T00:00:00Z","address":{"city":"Oslo","zip":"0150"}}`)
+	batch := make([]json.RawMessage, 200)
+	for i := range batch {
+		batch[i] = rec
+	}
+	w := NewWriter(io.Discard)
+	b.SetBytes(int64(len(batch) * len(rec)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if err := w.WriteRecords("accounts", batch, testTime); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
