@@ -1,0 +1,342 @@
+// Package client is an HTTP client for Recurly's API v2018-08-09 (the "Partner API").
+//
+// It pages list endpoints and fetches single objects of one site, returning each record as the raw JSON the
+// site sent. It is the tap's speed and safety: it spends at most the configured share of the site's
+// rate-limit window (see WithQuotaLimit), rides out transient faults with bounded, jittered retries, and turns
+// the API's error envelope into typed errors a user can act on. It knows nothing of Singer.
+//
+// Layering, outer to inner: Client methods (request, CheckResponse, decode) -> go-retryablehttp (retries) ->
+// quotaTransport (waits for quota, reads X-RateLimit-* headers) -> attemptTransport (per-attempt timeout,
+// timing) -> the base http.RoundTripper.
+package client
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// Defaults used by New when the corresponding Option is not given.
+const (
+	// DefaultBaseURL is the v2018-08-09 API host.
+	DefaultBaseURL = "https://partner-api.recurly.com"
+	// DefaultUserAgent is the User-Agent sent when WithUserAgent is not used.
+	DefaultUserAgent = "tap-recurly/dev"
+	// APIVersion is the Recurly API version this client speaks.
+	APIVersion = "v2018-08-09"
+	// DefaultQuotaLimit is the share (percent) of the site's rate-limit window the client may use.
+	DefaultQuotaLimit = 100
+	// DefaultTimeout bounds each attempt: sending the request and reading the whole response body.
+	DefaultTimeout = 60 * time.Second
+	// DefaultRetryMax is the number of retries after the first attempt. With DefaultRetryWaitMin and
+	// DefaultRetryWaitMax the jittered waits add up to roughly one to two minutes, riding out a short outage.
+	DefaultRetryMax = 8
+	// DefaultRetryWaitMin is the first retry's nominal wait; each later retry doubles it.
+	DefaultRetryWaitMin = time.Second
+	// DefaultRetryWaitMax caps every retry wait, including waits asked for by Retry-After.
+	DefaultRetryWaitMax = 30 * time.Second
+	// DefaultPageLimit is the page size asked for when ListParams.Limit is 0 (the API's maximum).
+	DefaultPageLimit = 200
+	// MaxPageLimit is the largest page size the API accepts.
+	MaxPageLimit = 200
+)
+
+// maxBodyBytes bounds how much of a successful response body is read into memory.
+const maxBodyBytes = 256 << 20
+
+// Client talks to one Recurly site. Create it with New; the zero value is not usable.
+// A Client is safe for concurrent use by multiple goroutines, and all of them share one quota: the rate-limit
+// budget, the pacing limiter and the pause until a window resets.
+type Client struct {
+	apiKey     string
+	siteID     string
+	rawBase    string
+	base       *url.URL
+	userAgent  string
+	apiVersion string
+	quotaPct   int
+	timeout    time.Duration
+	retryMax   int
+	waitMin    time.Duration
+	waitMax    time.Duration
+	logger     *slog.Logger
+	hook       func(RequestInfo)
+	transport  http.RoundTripper
+
+	auth       string // the Authorization header value; never logged
+	httpClient *http.Client
+	quota      *quotaTransport
+	stats      counters
+}
+
+// Option configures a Client in New. Options are applied in order; invalid values make New fail.
+type Option func(*Client)
+
+// WithBaseURL sets the API base URL (default DefaultBaseURL). A path prefix is kept: requests go to
+// {base}/sites/{site}/{path}, joined without double slashes. Tests point it at the simulated site.
+func WithBaseURL(u string) Option { return func(c *Client) { c.rawBase = u } }
+
+// WithUserAgent sets the full User-Agent header value (default DefaultUserAgent).
+func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
+
+// WithQuotaLimit sets the percentage (1..100, default 100) of the site's rate-limit window this client may
+// use: the budget is floor(X-RateLimit-Limit * percent / 100) requests per window.
+func WithQuotaLimit(percent int) Option { return func(c *Client) { c.quotaPct = percent } }
+
+// WithTimeout bounds each attempt (default DefaultTimeout): from sending the request to reading the whole
+// body. Quota waits and retry backoff are not part of it; bound those with the context.
+func WithTimeout(d time.Duration) Option { return func(c *Client) { c.timeout = d } }
+
+// WithRetries sets the number of retries after the first attempt (0 disables retrying) and the bounds of the
+// jittered exponential backoff between attempts (defaults DefaultRetryMax, DefaultRetryWaitMin,
+// DefaultRetryWaitMax). waitMax also caps waits asked for by Retry-After or X-RateLimit-Reset.
+func WithRetries(max int, waitMin, waitMax time.Duration) Option {
+	return func(c *Client) { c.retryMax, c.waitMin, c.waitMax = max, waitMin, waitMax }
+}
+
+// WithLogger sets the logger (default: discard). Retries and quota waits over a second are logged at Info,
+// rate-limit header problems at Warn, and every attempt at Debug (method, path with query, status, duration).
+// The API key is never logged.
+func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.logger = l } }
+
+// WithRequestHook registers fn to be called after every attempt that was sent (including retried ones), from
+// the goroutine that made the request. It is meant for metrics, e.g. Singer http_request_duration timers.
+// A nil fn disables the hook.
+func WithRequestHook(fn func(RequestInfo)) Option { return func(c *Client) { c.hook = fn } }
+
+// WithTransport sets the base transport under the quota and retry layers (default: a pooled http.Transport).
+func WithTransport(rt http.RoundTripper) Option { return func(c *Client) { c.transport = rt } }
+
+// WithAPIVersion overrides the version named in the Accept header (default APIVersion), e.g. "v2018-08-09".
+// It exists for tests of the API's 406 answer; the tap always speaks APIVersion.
+func WithAPIVersion(v string) Option { return func(c *Client) { c.apiVersion = v } }
+
+// RequestInfo describes one attempt, for WithRequestHook.
+type RequestInfo struct {
+	Method   string
+	Path     string        // request path with query, e.g. /sites/subdomain-x/accounts?limit=200
+	Endpoint string        // resource name, e.g. "accounts", "add_ons", "billing_info"
+	Status   int           // HTTP status; 0 when no response arrived
+	Duration time.Duration // from sending the request to reading its body (quota waits excluded)
+	Attempt  int           // 1 for the first attempt of a call, 2 for its first retry, ...
+	Err      error         // transport, timeout or body error of this attempt; nil otherwise
+}
+
+// Stats counts a Client's traffic since New. Every attempt is counted, retries included.
+type Stats struct {
+	Requests    int64         // attempts sent
+	Retries     int64         // attempts that were retried
+	Throttled   int64         // 429 responses received
+	Failures    int64         // attempts that ended in a transport error, a bad body or a non-2xx status
+	QuotaWaits  int64         // attempts that had to wait for quota before being sent
+	QuotaWaited time.Duration // total time attempts spent waiting for quota
+}
+
+type counters struct {
+	requests, retries, throttled, failures, quotaWaits, quotaWaitedNS atomic.Int64
+}
+
+// Stats returns a snapshot of the client's counters. It is safe to call concurrently with requests.
+func (c *Client) Stats() Stats {
+	return Stats{
+		Requests:    c.stats.requests.Load(),
+		Retries:     c.stats.retries.Load(),
+		Throttled:   c.stats.throttled.Load(),
+		Failures:    c.stats.failures.Load(),
+		QuotaWaits:  c.stats.quotaWaits.Load(),
+		QuotaWaited: time.Duration(c.stats.quotaWaitedNS.Load()),
+	}
+}
+
+// Response is the HTTP response of a call's final attempt plus parsed state. Its Body has been read and closed.
+type Response struct {
+	*http.Response
+	Rate     Rate          // the site's X-RateLimit-* headers (zero if missing or malformed)
+	Duration time.Duration // the final attempt's duration, from sending to reading the body
+}
+
+// New returns a Client for the site siteID, addressed as the API expects it: a site ID ("e28zov4fw0v2") or
+// "subdomain-" plus the subdomain. It fails if apiKey or siteID is empty, the base URL is not an absolute
+// http(s) URL, or an option is out of range.
+func New(apiKey, siteID string, opts ...Option) (*Client, error) {
+	c := &Client{
+		apiKey:     apiKey,
+		siteID:     siteID,
+		rawBase:    DefaultBaseURL,
+		userAgent:  DefaultUserAgent,
+		apiVersion: APIVersion,
+		quotaPct:   DefaultQuotaLimit,
+		timeout:    DefaultTimeout,
+		retryMax:   DefaultRetryMax,
+		waitMin:    DefaultRetryWaitMin,
+		waitMax:    DefaultRetryWaitMax,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(c)
+		}
+	}
+	if strings.TrimSpace(apiKey) == "" {
+		return nil, errors.New("client: the API key is empty")
+	}
+	if strings.TrimSpace(siteID) == "" {
+		return nil, errors.New("client: the site ID is empty (use the site's ID or subdomain-<subdomain>)")
+	}
+	if strings.ContainsAny(siteID, "/?#") {
+		return nil, fmt.Errorf("client: invalid site ID %q (use the site's ID or subdomain-<subdomain>)", siteID)
+	}
+	base, err := parseBaseURL(c.rawBase)
+	if err != nil {
+		return nil, err
+	}
+	c.base = base
+	switch {
+	case c.quotaPct < 1 || c.quotaPct > 100:
+		return nil, fmt.Errorf("client: quota limit %d%% is out of range 1..100", c.quotaPct)
+	case c.timeout <= 0:
+		return nil, fmt.Errorf("client: timeout %s must be positive", c.timeout)
+	case c.retryMax < 0:
+		return nil, fmt.Errorf("client: retries %d must not be negative", c.retryMax)
+	case c.waitMin <= 0 || c.waitMax < c.waitMin:
+		return nil, fmt.Errorf("client: retry waits must satisfy 0 < min (%s) <= max (%s)", c.waitMin, c.waitMax)
+	case c.userAgent == "":
+		return nil, errors.New("client: the User-Agent is empty")
+	case c.apiVersion == "":
+		return nil, errors.New("client: the API version is empty")
+	}
+	if c.logger == nil {
+		c.logger = slog.New(discardHandler{})
+	}
+	if c.transport == nil {
+		c.transport = newPooledTransport()
+	}
+	c.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(apiKey+":"))
+	c.quota = newQuotaTransport(&attemptTransport{base: c.transport, timeout: c.timeout, stats: &c.stats},
+		c.quotaPct, c.logger, &c.stats)
+	// No Timeout here: it would include quota waits. attemptTransport bounds each attempt instead.
+	c.httpClient = &http.Client{
+		Transport: c.quota,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse // a redirect could carry the key elsewhere; surface it as-is
+		},
+	}
+	return c, nil
+}
+
+func parseBaseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("client: invalid base URL: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("client: invalid base URL %q: want an absolute http or https URL", raw)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("client: invalid base URL %q: it must not carry user info, a query or a fragment", u.Redacted())
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}
+
+func newPooledTransport() *http.Transport {
+	return &http.Transport{
+		Proxy: http.ProxyFromEnvironment,
+		DialContext: (&net.Dialer{
+			Timeout:   30 * time.Second,
+			KeepAlive: 30 * time.Second,
+		}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   32,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// SiteID returns the site this client addresses.
+func (c *Client) SiteID() string { return c.siteID }
+
+// setHeaders is the one place request headers are set.
+func (c *Client) setHeaders(h http.Header) {
+	h.Set("Accept", "application/vnd.recurly."+c.apiVersion)
+	h.Set("Authorization", c.auth)
+	h.Set("User-Agent", c.userAgent)
+}
+
+// do performs a GET with retries. decode validates a 2xx body inside the retried path; a body that fails it
+// (cut off, not JSON) is retried like a 5xx.
+func (c *Client) do(ctx context.Context, u *url.URL, decode func([]byte) error) (*Response, []byte, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	cl := &call{c: c, method: http.MethodGet, path: u.RequestURI(), endpoint: endpointOf(u, c.siteID), decode: decode}
+	req, err := retryablehttp.NewRequestWithContext(context.WithValue(ctx, callKey{}, cl), cl.method, u.String(), nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: %w", cl.method, cl.path, err)
+	}
+	c.setHeaders(req.Header)
+	req.SetResponseHandler(cl.handleResponse)
+	rc := &retryablehttp.Client{
+		HTTPClient:   c.httpClient,
+		RetryWaitMin: c.waitMin,
+		RetryWaitMax: c.waitMax,
+		RetryMax:     c.retryMax,
+		CheckRetry:   cl.checkRetry,
+		Backoff:      cl.backoff,
+		ErrorHandler: cl.giveUp,
+	}
+	resp, err := rc.Do(req)
+	if err != nil {
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, nil, fmt.Errorf("%s %s: %w", cl.method, cl.path, cerr)
+		}
+		err = stripURLError(err)
+		if cl.gaveUp && !errors.Is(err, ErrQuotaWait) && !errors.Is(err, errBodyTooLarge) {
+			return nil, nil, fmt.Errorf("%s %s: giving up after %d attempts: %w", cl.method, cl.path, cl.attempts, err)
+		}
+		return nil, nil, fmt.Errorf("%s %s: %w", cl.method, cl.path, err)
+	}
+	r := &Response{Response: resp, Duration: cl.lastDuration}
+	r.Rate, _ = ParseRate(resp.Header, time.Now())
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		e := checkResponse(resp, cl.method, cl.path, c.siteID)
+		if resp.StatusCode == http.StatusTooManyRequests {
+			return r, nil, &RateLimitError{Rate: r.Rate, Attempts: cl.attempts, Err: e}
+		}
+		if cl.gaveUp {
+			e.Attempts = cl.attempts
+		}
+		return r, nil, e
+	}
+	return r, cl.body, nil
+}
+
+// discardHandler is a slog.Handler that drops everything (slog.DiscardHandler needs Go 1.24).
+type discardHandler struct{}
+
+func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
+func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
+func (d discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return d }
+func (d discardHandler) WithGroup(string) slog.Handler           { return d }
+
+// drain reads at most n bytes of rc and closes it.
+func drain(rc io.ReadCloser, n int64) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(rc, n))
+	_ = rc.Close()
+}

@@ -1,0 +1,340 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ListParams are the common list query parameters. The zero value asks for 200 records per page sorted by
+// updated_at ascending, with no time bounds.
+type ListParams struct {
+	Limit     int       // page size 1..200; 0 means DefaultPageLimit (200)
+	Sort      string    // "created_at" or "updated_at"; "" means "updated_at"
+	Order     string    // "asc" or "desc"; "" means "asc"
+	BeginTime time.Time // inclusive lower bound on the sort field; zero means none. Sent as RFC 3339 UTC.
+	EndTime   time.Time // inclusive upper bound on the sort field; zero means none. Sent as RFC 3339 UTC.
+}
+
+// values validates p and returns it as query values, defaults filled in.
+func (p ListParams) values() (url.Values, error) {
+	v := url.Values{}
+	limit := p.Limit
+	if limit == 0 {
+		limit = DefaultPageLimit
+	}
+	if limit < 1 || limit > MaxPageLimit {
+		return nil, fmt.Errorf("list limit %d is out of range 1..%d", p.Limit, MaxPageLimit)
+	}
+	sort := p.Sort
+	if sort == "" {
+		sort = "updated_at"
+	}
+	if sort != "updated_at" && sort != "created_at" {
+		return nil, fmt.Errorf("list sort %q: want created_at or updated_at", p.Sort)
+	}
+	order := p.Order
+	if order == "" {
+		order = "asc"
+	}
+	if order != "asc" && order != "desc" {
+		return nil, fmt.Errorf("list order %q: want asc or desc", p.Order)
+	}
+	v.Set("limit", strconv.Itoa(limit))
+	v.Set("sort", sort)
+	v.Set("order", order)
+	if !p.BeginTime.IsZero() {
+		v.Set("begin_time", p.BeginTime.UTC().Format(time.RFC3339))
+	}
+	if !p.EndTime.IsZero() {
+		v.Set("end_time", p.EndTime.UTC().Format(time.RFC3339))
+	}
+	return v, nil
+}
+
+// Page is one page of a list endpoint.
+type Page struct {
+	Records []json.RawMessage // each record's bytes exactly as the site sent them, in order
+	HasMore bool              // the site has more records after this page
+	Next    string            // the link to the next page ("" when the site sent none or null)
+}
+
+// DecodePage decodes a list envelope {"object":"list","has_more":..,"next":..,"data":[...]} from r, taking
+// the records of `data` one json.RawMessage at a time. Keys may come in any order; unknown keys are skipped;
+// `has_more` and `next` may be null or missing. It fails on input that is not JSON, is cut off, has no
+// `data` array, has a record that is not a JSON object, or has anything but whitespace after the envelope.
+func DecodePage(r io.Reader) (*Page, error) {
+	dec := json.NewDecoder(r)
+	p := &Page{}
+	if err := expectDelim(dec, '{', "list envelope"); err != nil {
+		return nil, err
+	}
+	sawData := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, envErr(err)
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, fmt.Errorf("list envelope: unexpected %v", tok)
+		}
+		switch key {
+		case "data":
+			if sawData {
+				return nil, errors.New("list envelope: duplicate data")
+			}
+			sawData = true
+			if err := decodeRecords(dec, p); err != nil {
+				return nil, err
+			}
+		case "has_more":
+			var b *bool
+			if err := dec.Decode(&b); err != nil {
+				return nil, fmt.Errorf("list envelope: has_more: %w", unexpectedEOF(err))
+			}
+			p.HasMore = b != nil && *b
+		case "next":
+			var s *string
+			if err := dec.Decode(&s); err != nil {
+				return nil, fmt.Errorf("list envelope: next: %w", unexpectedEOF(err))
+			}
+			if s != nil {
+				p.Next = *s
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return nil, fmt.Errorf("list envelope: %s: %w", key, unexpectedEOF(err))
+			}
+		}
+	}
+	if err := expectDelim(dec, '}', "list envelope"); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		if err == nil {
+			err = errors.New("unexpected data")
+		}
+		return nil, fmt.Errorf("list envelope: after the closing brace: %w", err)
+	}
+	if !sawData {
+		return nil, errors.New("list envelope: no data array")
+	}
+	return p, nil
+}
+
+func decodeRecords(dec *json.Decoder, p *Page) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return envErr(err)
+	}
+	if tok == nil {
+		return nil // "data": null reads as no records
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return fmt.Errorf("list envelope: data is %v, not an array", tok)
+	}
+	for dec.More() {
+		var m json.RawMessage
+		if err := dec.Decode(&m); err != nil {
+			return fmt.Errorf("list envelope: data[%d]: %w", len(p.Records), unexpectedEOF(err))
+		}
+		if len(m) == 0 || m[0] != '{' {
+			return fmt.Errorf("list envelope: data[%d] is not a JSON object", len(p.Records))
+		}
+		p.Records = append(p.Records, m)
+	}
+	return expectDelim(dec, ']', "list envelope: data")
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim, what string) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, unexpectedEOF(err))
+	}
+	if d, ok := tok.(json.Delim); !ok || d != want {
+		return fmt.Errorf("%s: got %v, want %q", what, tok, string(want))
+	}
+	return nil
+}
+
+func envErr(err error) error { return fmt.Errorf("list envelope: %w", unexpectedEOF(err)) }
+
+// unexpectedEOF turns a bare io.EOF inside a JSON value into io.ErrUnexpectedEOF.
+func unexpectedEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// ListPage fetches one page of a list.
+//
+// pathOrNext is either a site-relative resource path, such as "accounts" or "plans/code-x/add_ons" (an
+// optional query is kept, e.g. "transactions?type=payment"), fetched as
+// {base}/sites/{site}/{path}?limit=..&sort=..&order=..[&begin_time=..][&end_time=..] from p; or the `next`
+// link of a previous page: a path starting with "/" (resolved against the base URL's scheme and host) or an
+// absolute URL on the same scheme and host. p is ignored for next links. A link to any other host is an
+// error and is not followed. Path segments must already be escaped (url.PathEscape).
+//
+// On an HTTP error the *Response is returned with the error (a *ErrorResponse or *RateLimitError).
+func (c *Client) ListPage(ctx context.Context, pathOrNext string, p ListParams) (*Page, *Response, error) {
+	u, err := c.listURL(pathOrNext, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	var page *Page
+	resp, _, err := c.do(ctx, u, func(b []byte) error {
+		pg, err := DecodePage(bytes.NewReader(b))
+		page = pg
+		return err
+	})
+	if err != nil {
+		return nil, resp, err
+	}
+	return page, resp, nil
+}
+
+// List returns an iterator over the pages of a list, following `next` while `has_more` is true (an empty
+// page with has_more true keeps going). It stops after the first error, which it yields with a nil page.
+// Breaking out of the loop stops paging. A page claiming more without a next link, or repeating the link
+// just followed, is an error (it would loop forever).
+func (c *Client) List(ctx context.Context, path string, p ListParams) iter.Seq2[*Page, error] {
+	return func(yield func(*Page, error) bool) {
+		link := path
+		for {
+			page, _, err := c.ListPage(ctx, link, p)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if !yield(page, nil) || !page.HasMore {
+				return
+			}
+			switch {
+			case page.Next == "":
+				yield(nil, fmt.Errorf("GET %s: the page says has_more but gives no next link", link))
+				return
+			case page.Next == link:
+				yield(nil, fmt.Errorf("GET %s: the next link repeats the page just fetched", link))
+				return
+			}
+			link = page.Next
+		}
+	}
+}
+
+// Get fetches a single object at a site-relative path, e.g. "accounts/code-x/billing_info", and returns its
+// JSON as sent. A missing object is a *ErrorResponse matching ErrNotFound.
+func (c *Client) Get(ctx context.Context, path string) (json.RawMessage, *Response, error) {
+	u, err := c.siteURL(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, body, err := c.do(ctx, u, func(b []byte) error {
+		b = bytes.TrimLeft(b, " \t\r\n")
+		if len(b) == 0 || b[0] != '{' || !json.Valid(b) {
+			return errors.New("want a JSON object")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, resp, err
+	}
+	return json.RawMessage(bytes.TrimSpace(body)), resp, nil
+}
+
+// siteURL resolves a site-relative path (with an optional query) to {base}/sites/{site}/{path}.
+func (c *Client) siteURL(path string) (*url.URL, error) {
+	if path == "" {
+		return nil, errors.New("client: empty resource path")
+	}
+	rel, err := url.Parse(path)
+	if err != nil {
+		return nil, fmt.Errorf("client: invalid resource path %q: %w", path, err)
+	}
+	if rel.Scheme != "" || rel.Host != "" || rel.User != nil || strings.HasPrefix(path, "/") || rel.Fragment != "" {
+		return nil, fmt.Errorf("client: resource path %q must be site-relative, like \"accounts\"", path)
+	}
+	escaped := strings.Trim(rel.EscapedPath(), "/")
+	for _, seg := range strings.Split(escaped, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return nil, fmt.Errorf("client: invalid resource path %q", path)
+		}
+	}
+	u := *c.base
+	u.RawPath = ""
+	raw := c.base.EscapedPath() + "/sites/" + url.PathEscape(c.siteID) + "/" + escaped
+	pu, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("client: invalid resource path %q: %w", path, err)
+	}
+	u.Path, u.RawPath = pu.Path, pu.RawPath
+	u.RawQuery = rel.RawQuery
+	return &u, nil
+}
+
+// listURL resolves ListPage's pathOrNext.
+func (c *Client) listURL(pathOrNext string, p ListParams) (*url.URL, error) {
+	if strings.HasPrefix(pathOrNext, "/") || strings.Contains(pathOrNext, "://") {
+		return c.nextURL(pathOrNext)
+	}
+	u, err := c.siteURL(pathOrNext)
+	if err != nil {
+		return nil, err
+	}
+	v, err := p.values()
+	if err != nil {
+		return nil, fmt.Errorf("client: %s: %w", pathOrNext, err)
+	}
+	q := u.Query()
+	for k, vs := range v {
+		q[k] = vs
+	}
+	u.RawQuery = q.Encode()
+	return u, nil
+}
+
+// nextURL resolves a `next` link: a host-relative path, or an absolute URL on the base URL's scheme and host.
+func (c *Client) nextURL(next string) (*url.URL, error) {
+	n, err := url.Parse(next)
+	if err != nil {
+		return nil, fmt.Errorf("client: invalid next link: %w", err)
+	}
+	if n.IsAbs() || n.Host != "" {
+		if !strings.EqualFold(n.Scheme, c.base.Scheme) || !strings.EqualFold(n.Host, c.base.Host) || n.User != nil {
+			return nil, fmt.Errorf("client: refusing to follow a next link to %s://%s: not the API host %s",
+				n.Scheme, n.Host, c.base.Host)
+		}
+	} else if !strings.HasPrefix(n.Path, "/") || strings.HasPrefix(next, "//") {
+		return nil, fmt.Errorf("client: invalid next link %q", next)
+	}
+	u := *c.base
+	u.Path, u.RawPath, u.RawQuery, u.Fragment = n.Path, n.RawPath, n.RawQuery, ""
+	return &u, nil
+}
+
+// endpointOf names the resource a URL addresses: the last resource segment after /sites/{site}, e.g.
+// "accounts" for /sites/s/accounts and /sites/s/accounts/abc, "add_ons" for /sites/s/plans/p/add_ons.
+func endpointOf(u *url.URL, siteID string) string {
+	segs := strings.Split(strings.Trim(u.EscapedPath(), "/"), "/")
+	for i := 0; i+1 < len(segs); i++ {
+		if segs[i] == "sites" && (segs[i+1] == url.PathEscape(siteID) || siteID == "") {
+			segs = segs[i+2:]
+			break
+		}
+	}
+	if len(segs) == 0 || segs[0] == "" {
+		return "site"
+	}
+	return segs[(len(segs)-1)&^1]
+}
