@@ -1,0 +1,312 @@
+package recurlytest
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+)
+
+// kind identifies one of the eight served resources.
+type kind int
+
+const (
+	kAccount kind = iota
+	kLineItem
+	kCoupon
+	kInvoice
+	kPlan
+	kAddOn
+	kSubscription
+	kTransaction
+	numKinds
+)
+
+var kindNames = [numKinds]string{Accounts, LineItems, Coupons, Invoices, Plans, AddOns, Subscriptions, Transactions}
+
+// kindComponents are the spec component schemas the records are built from.
+var kindComponents = [numKinds]string{"Account", "LineItem", "Coupon", "Invoice", "Plan", "AddOn", "Subscription", "Transaction"}
+
+// kindObjects are the records' "object" values.
+var kindObjects = [numKinds]string{"account", "line_item", "coupon", "invoice", "plan", "add_on", "subscription", "transaction"}
+
+// kindSingular is used in not_found messages ("Couldn't find Account ...").
+var kindSingular = [numKinds]string{"Account", "LineItem", "Coupon", "Invoice", "Plan", "AddOn", "Subscription", "Transaction"}
+
+// idPrefix is the first character of each resource's ids; billingPrefix is
+// that of billing infos.
+var idPrefix = [numKinds]byte{'m', 'n', 'o', 'p', 'q', 'r', 's', 't'}
+
+const billingPrefix = 'u'
+
+func kindByName(name string) (kind, bool) {
+	for k, n := range kindNames {
+		if n == name {
+			return kind(k), true
+		}
+	}
+	return 0, false
+}
+
+// noTime marks a null timestamp in the index arrays.
+const noTime = math.MinInt64
+
+func unix(sec int64) time.Time { return time.Unix(sec, 0).UTC() }
+
+// table is the compact index of one resource: per record only times, a
+// version and two sort orders. Ids are a bijection of the index.
+type table struct {
+	kind    kind
+	n       int
+	idOff   uint64 // seed-dependent offset of the id bijection
+	salt    uint64 // seed-dependent salt of the record's value states
+	created []int64
+	updated []int64 // what sort=updated_at uses (hidden for transactions)
+	version []uint32
+	// collected is a transaction's collected_at (noTime when null).
+	collected []int64
+	// billCreated/billUpdated are an account's billing info times (noTime
+	// when the account has none).
+	billCreated, billUpdated []int64
+	byCreated                []int32 // indexes ordered by (created, key)
+	byUpdated                []int32 // indexes ordered by (updated, key)
+}
+
+const (
+	idBits = 60
+	idMask = 1<<idBits - 1
+	idMulA = 0x9E3779B97F4A7C15 & idMask
+	idMulB = 0xC2B2AE3D27D4EB4F & idMask
+)
+
+var idInvA, idInvB = inverseOdd(idMulA), inverseOdd(idMulB)
+
+// inverseOdd is the multiplicative inverse of odd a modulo 2^64 (and so
+// modulo 2^60).
+func inverseOdd(a uint64) uint64 {
+	inv := a
+	for range 6 {
+		inv *= 2 - a*inv
+	}
+	return inv
+}
+
+// key maps a record index to its 60-bit id value. It is a bijection, and
+// the id string's order equals the key order, so ties on a timestamp are
+// broken by id.
+func (t *table) key(i int) uint64 {
+	x := (uint64(i) + t.idOff) & idMask
+	x = x * idMulA & idMask
+	x ^= x >> 30
+	return x * idMulB & idMask
+}
+
+func (t *table) indexOfKey(k uint64) (int, bool) {
+	if k > idMask {
+		return 0, false
+	}
+	x := k * idInvB & idMask
+	x ^= x >> 30
+	x = x * idInvA & idMask
+	x = (x - t.idOff) & idMask
+	if x >= uint64(t.n) {
+		return 0, false
+	}
+	return int(x), true
+}
+
+// idAlphabet is base32hex: ascending in ASCII, so string order = key order.
+const idAlphabet = "0123456789abcdefghijklmnopqrstuv"
+
+func appendKeyID(dst []byte, prefix byte, k uint64) []byte {
+	dst = append(dst, prefix)
+	for sh := idBits - 5; sh >= 0; sh -= 5 {
+		dst = append(dst, idAlphabet[(k>>uint(sh))&31])
+	}
+	return dst
+}
+
+func parseKeyID(s string, prefix byte) (uint64, bool) {
+	if len(s) != 13 || s[0] != prefix {
+		return 0, false
+	}
+	var k uint64
+	for i := 1; i < 13; i++ {
+		c := s[i]
+		var d byte
+		switch {
+		case c >= '0' && c <= '9':
+			d = c - '0'
+		case c >= 'a' && c <= 'v':
+			d = c - 'a' + 10
+		default:
+			return 0, false
+		}
+		k = k<<5 | uint64(d)
+	}
+	return k, true
+}
+
+func (t *table) appendID(dst []byte, i int) []byte {
+	return appendKeyID(dst, idPrefix[t.kind], t.key(i))
+}
+
+func (t *table) id(i int) string { return string(t.appendID(make([]byte, 0, 13), i)) }
+
+func (t *table) index(id string) (int, bool) {
+	k, ok := parseKeyID(id, idPrefix[t.kind])
+	if !ok {
+		return 0, false
+	}
+	return t.indexOfKey(k)
+}
+
+func (t *table) billingID(dst []byte, i int) []byte {
+	return appendKeyID(dst, billingPrefix, t.key(i))
+}
+
+// stable is the record's version-independent value state; volatile changes
+// with every version bump.
+func (t *table) stable(i int) uint64 { return mix(t.salt ^ mix(uint64(i)+0x632be59bd9b4e019)) }
+
+func (t *table) volatile(i int) uint64 {
+	return mix(t.stable(i) + uint64(t.version[i])*0x9E3779B97F4A7C15 + 1)
+}
+
+// order returns the sort order slice and its timestamps for a sort field.
+func (t *table) order(byUpdated bool) ([]int32, []int64) {
+	if byUpdated {
+		return t.byUpdated, t.updated
+	}
+	return t.byCreated, t.created
+}
+
+// less orders records by (ts, key).
+func (t *table) less(ts []int64, a, b int32) int {
+	if ts[a] != ts[b] {
+		if ts[a] < ts[b] {
+			return -1
+		}
+		return 1
+	}
+	ka, kb := t.key(int(a)), t.key(int(b))
+	switch {
+	case ka < kb:
+		return -1
+	case ka > kb:
+		return 1
+	}
+	return 0
+}
+
+// mix is the splitmix64 finalizer: a fast, well-spread hash of x.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+// generate builds every table's index data from the seed.
+func (s *Site) generate() {
+	counts := s.cfg.Counts.byKind()
+	start, end := s.cfg.Start.Unix(), s.cfg.End.Unix()
+	for k := range numKinds {
+		n := counts[k]
+		rng := rand.New(rand.NewPCG(s.seed, uint64(k)+1))
+		t := &table{
+			kind:    k,
+			n:       n,
+			idOff:   mix(s.seed^uint64(k)*0x1000193) & idMask,
+			salt:    mix(s.seed + uint64(k)*0x9E3779B97F4A7C15),
+			created: make([]int64, n),
+			updated: make([]int64, n),
+			version: make([]uint32, n),
+		}
+		// Cluster timestamps: about three records per distinct second, so
+		// ties on created_at and updated_at are common.
+		m := max(1, n/3)
+		clusters := make([]int64, m)
+		for c := range clusters {
+			clusters[c] = start + rng.Int64N(end-start+1)
+		}
+		slices.Sort(clusters)
+		later := func(c int) int { // a cluster at or after c, biased towards c
+			u := rng.Float64()
+			return c + int(float64(m-1-c)*u*u*u)
+		}
+		if k == kTransaction {
+			t.collected = make([]int64, n)
+		}
+		if k == kAccount {
+			t.billCreated = make([]int64, n)
+			t.billUpdated = make([]int64, n)
+		}
+		for i := range n {
+			c := rng.IntN(m)
+			u := c
+			if rng.IntN(100) >= 35 {
+				u = later(c)
+			}
+			t.created[i] = clusters[c]
+			t.updated[i] = clusters[u]
+			switch k {
+			case kTransaction:
+				// collected_at: null for ~10%, else at or after created_at;
+				// the hidden updated_at is max(created_at, collected_at).
+				switch r := rng.IntN(100); {
+				case r < 10:
+					t.collected[i] = noTime
+					t.updated[i] = clusters[c]
+				case r < 70:
+					t.collected[i] = clusters[c]
+					t.updated[i] = clusters[c]
+				default:
+					t.collected[i] = clusters[u]
+					t.updated[i] = clusters[u]
+				}
+			case kAccount:
+				if rng.IntN(100) < 15 {
+					t.billCreated[i], t.billUpdated[i] = noTime, noTime
+				} else {
+					bc := c + rng.IntN(u-c+1)
+					bu := bc + rng.IntN(u-bc+1)
+					t.billCreated[i], t.billUpdated[i] = clusters[bc], clusters[bu]
+				}
+			}
+		}
+		t.byCreated = make([]int32, n)
+		t.byUpdated = make([]int32, n)
+		for i := range n {
+			t.byCreated[i] = int32(i)
+			t.byUpdated[i] = int32(i)
+		}
+		slices.SortFunc(t.byCreated, func(a, b int32) int { return t.less(t.created, a, b) })
+		slices.SortFunc(t.byUpdated, func(a, b int32) int { return t.less(t.updated, a, b) })
+		s.tables[k] = t
+	}
+}
+
+// parent returns the index of the record of kind pk that record i of t
+// belongs to (an account for line items, invoices, subscriptions and
+// transactions; a plan for add-ons), or -1 when there is none.
+func (s *Site) parent(t *table, i int, pk kind) int {
+	n := s.tables[pk].n
+	if n == 0 {
+		return -1
+	}
+	return int(mix(t.stable(i)^0xacc0) % uint64(n))
+}
+
+// recordAccount is the account a record belongs to (itself for accounts).
+func (s *Site) recordAccount(k kind, i int) int {
+	switch k {
+	case kAccount:
+		return i
+	case kLineItem, kInvoice, kSubscription, kTransaction:
+		return s.parent(s.tables[k], i, kAccount)
+	}
+	return -1
+}

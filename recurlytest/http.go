@@ -1,0 +1,658 @@
+package recurlytest
+
+import (
+	"bufio"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// APIVersion is the only version the simulated site serves.
+const APIVersion = "v2018-08-09"
+
+// acceptableAcceptHeaders lists the versions the v2018-08-09 spec names, as
+// sent in 406 bodies.
+var acceptableAcceptHeaders = []string{
+	"application/vnd.recurly.v2016-03-01", "application/vnd.recurly.v2016-04-27", "application/vnd.recurly.v2016-07-27",
+	"application/vnd.recurly.v2016-12-15", "application/vnd.recurly.v2017-01-12", "application/vnd.recurly.v2017-09-30",
+	"application/vnd.recurly.v2018-01-24", "application/vnd.recurly.v2018-05-10", "application/vnd.recurly.v2018-06-06",
+	"application/vnd.recurly.v2018-08-09",
+}
+
+// response is what a handler decided, written (or cut short) by ServeHTTP.
+type response struct {
+	status int
+	body   []byte
+	header http.Header // extra headers
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+type errParam struct{ param, message string }
+
+func errorBody(status int, typ, msg string, params ...errParam) response {
+	b := []byte(`{"error":{"type":`)
+	b = strconv.AppendQuote(b, typ)
+	b = append(b, `,"message":`...)
+	b = strconv.AppendQuote(b, msg)
+	if len(params) > 0 {
+		b = append(b, `,"params":[`...)
+		for j, p := range params {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"param":`...)
+			b = strconv.AppendQuote(b, p.param)
+			if p.message != "" {
+				b = append(b, `,"message":`...)
+				b = strconv.AppendQuote(b, p.message)
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if status == http.StatusNotAcceptable {
+		b = append(b, `,"acceptable_accept_headers":[`...)
+		for j, h := range acceptableAcceptHeaders {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendQuote(b, h)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, "}}"...)
+	return response{status: status, body: b}
+}
+
+func badParam(param, msg string) response {
+	return errorBody(http.StatusBadRequest, "bad_request", "Invalid or unpermitted parameter: "+param+" "+msg, errParam{param, msg})
+}
+
+// ServeHTTP serves the v2018-08-09 endpoints (see the package doc) and logs
+// the request. Simulated connection resets and truncated bodies need an
+// HTTP/1.x connection that can be hijacked; on any other ResponseWriter the
+// handler aborts with http.ErrAbortHandler instead.
+func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	began := time.Now()
+	rec := Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, At: s.now()}
+	defer func() {
+		rec.Duration = time.Since(began)
+		s.ctl.Lock()
+		s.log = append(s.log, rec)
+		s.ctl.Unlock()
+	}()
+
+	s.ctl.Lock()
+	latency := s.latency
+	s.ctl.Unlock()
+	if latency > 0 {
+		t := time.NewTimer(latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+		}
+	}
+
+	h := w.Header()
+	h.Set("Recurly-Version", "recurly."+APIVersion)
+	h.Set("Content-Type", "application/json; charset=utf-8")
+
+	resp, fault := s.gate(r, h)
+	if resp.status == 0 {
+		resp = s.route(r)
+	}
+	for k, v := range resp.header {
+		h[k] = v
+	}
+	rec.Status, rec.Fault = resp.status, fault
+	switch fault {
+	case faultReset:
+		rec.Status = 0
+		abort(w, nil)
+		return
+	case faultTruncate:
+		if resp.status == http.StatusOK && len(resp.body) > 1 && r.Method == http.MethodGet {
+			abort(w, rawResponse(h, resp.body, len(resp.body)/2))
+			return
+		}
+		rec.Fault = ""
+	}
+	h.Set("Content-Length", strconv.Itoa(len(resp.body)))
+	w.WriteHeader(resp.status)
+	if r.Method != http.MethodHead {
+		w.Write(resp.body)
+	}
+}
+
+// gate applies, in order: an outage, authentication, the rate limit and the
+// fault draw. It sets the request id and rate-limit headers. A zero status
+// means "go on and route the request".
+func (s *Site) gate(r *http.Request, h http.Header) (response, string) {
+	now := s.now()
+	s.ctl.Lock()
+	defer s.ctl.Unlock()
+	s.reqSeq++
+	h.Set("X-Request-Id", fmt.Sprintf("%016x-SIM", mix(s.seed^s.reqSeq)))
+	setRate := func() {
+		s.rate.advance(now)
+		rem, reset := s.rate.state(now)
+		h.Set("X-RateLimit-Limit", strconv.Itoa(s.rate.limit))
+		h.Set("X-RateLimit-Remaining", strconv.Itoa(rem))
+		h.Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
+	}
+	if s.faults.Down {
+		setRate()
+		resp := errorBody(http.StatusServiceUnavailable, "internal_server_error", "The service is temporarily unavailable (simulated outage).")
+		return resp, faultDown
+	}
+	if user, pass, ok := r.BasicAuth(); !ok || user != s.cfg.APIKey || pass != "" {
+		setRate()
+		resp := errorBody(http.StatusUnauthorized, "unauthorized", "Please provide a valid API key. See https://dev.recurly.com/docs/getting-started for more information.")
+		resp.header = http.Header{"Www-Authenticate": {`Basic realm="Recurly"`}}
+		return resp, ""
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		setRate()
+		resp := errorBody(http.StatusMethodNotAllowed, "bad_request", "The simulated site serves only GET and HEAD, not "+r.Method+".")
+		resp.header = http.Header{"Allow": {"GET, HEAD"}}
+		return resp, ""
+	}
+	if !s.rate.take(now) {
+		setRate()
+		return errorBody(http.StatusTooManyRequests, "rate_limited", "You have made too many API requests in the last 5 minutes. Future API requests will be allowed after the time in the X-RateLimit-Reset header."), ""
+	}
+	setRate()
+	fault := s.faults.draw(s.faultRNG.Float64())
+	switch fault {
+	case fault500:
+		return errorBody(http.StatusInternalServerError, "internal_server_error", "An internal server error occurred (simulated)."), fault
+	case fault502:
+		return errorBody(http.StatusBadGateway, "internal_server_error", "Bad gateway (simulated)."), fault
+	case fault503:
+		return errorBody(http.StatusServiceUnavailable, "internal_server_error", "Service unavailable (simulated)."), fault
+	case fault429:
+		resp := errorBody(http.StatusTooManyRequests, "rate_limited", "Too many requests (simulated); retry after the Retry-After header.")
+		resp.header = http.Header{"Retry-After": {strconv.FormatInt(s.faults.retryAfterSeconds(), 10)}}
+		return resp, fault
+	}
+	return response{}, fault
+}
+
+// rawResponse renders an HTTP/1.1 200 response head announcing the full
+// body length, followed by only the first n bytes of the body.
+func rawResponse(h http.Header, body []byte, n int) []byte {
+	var b strings.Builder
+	b.WriteString("HTTP/1.1 200 OK\r\n")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Write(&b)
+	b.WriteString("\r\n")
+	return append([]byte(b.String()), body[:n]...)
+}
+
+// abort closes the connection after writing raw (nil: nothing, and reset
+// the TCP connection).
+func abort(w http.ResponseWriter, raw []byte) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, bufrw, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if raw != nil {
+		bufrw.Writer = bufio.NewWriter(conn)
+		bufrw.Write(raw)
+		bufrw.Flush()
+	} else if tc, ok := conn.(*net.TCPConn); ok {
+		tc.SetLinger(0) // RST instead of FIN
+	}
+	conn.Close()
+}
+
+// acceptOK reports whether the Accept header selects v2018-08-09 (or
+// nothing, which falls back to the newest version: this one).
+func acceptOK(accept string) bool {
+	if accept == "" {
+		return true
+	}
+	bad := false
+	for _, part := range strings.Split(accept, ",") {
+		mt := strings.ToLower(strings.TrimSpace(strings.SplitN(part, ";", 2)[0]))
+		switch mt {
+		case "application/vnd.recurly." + APIVersion, "application/vnd.recurly." + APIVersion + "+json":
+			return true
+		case "application/vnd.recurly", "application/vnd.recurly+json":
+		default:
+			if strings.HasPrefix(mt, "application/vnd.recurly") {
+				bad = true
+			}
+		}
+	}
+	return !bad
+}
+
+// route handles an authenticated, counted request.
+func (s *Site) route(r *http.Request) response {
+	if !acceptOK(r.Header.Get("Accept")) {
+		return errorBody(http.StatusNotAcceptable, "invalid_api_version", "That accept header isn't in the format we use to specify an API version. Try one of these instead:")
+	}
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) < 2 || parts[0] != "sites" {
+		return errorBody(http.StatusNotFound, "not_found", "Page not found: "+r.URL.Path)
+	}
+	if site := parts[1]; site != s.cfg.SiteID && site != s.plainID {
+		return errorBody(http.StatusNotFound, "not_found", "Couldn't find Site with id = "+site, errParam{param: "site_id"})
+	}
+	parts = parts[2:]
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	switch len(parts) {
+	case 1:
+		if k, ok := kindByName(parts[0]); ok {
+			return s.list(r, k, nil)
+		}
+	case 2:
+		if k, ok := kindByName(parts[0]); ok {
+			i, ok := s.tables[k].index(parts[1])
+			if !ok {
+				return notFound(k, parts[1])
+			}
+			return s.single(r, s.appendRecord(nil, k, i))
+		}
+	case 3:
+		switch {
+		case parts[0] == Accounts && parts[2] == "billing_info":
+			i, ok := s.tables[kAccount].index(parts[1])
+			if !ok {
+				return notFound(kAccount, parts[1])
+			}
+			if s.tables[kAccount].billUpdated[i] == noTime {
+				return errorBody(http.StatusNotFound, "not_found", "Account has no billing information, or incorrect site or account ID", errParam{param: "account_id"})
+			}
+			return s.single(r, s.appendBillingInfo(nil, i))
+		case parts[0] == Accounts:
+			ck, ok := kindByName(parts[2])
+			if !ok || (ck != kLineItem && ck != kInvoice && ck != kSubscription && ck != kTransaction) {
+				break
+			}
+			a, ok := s.tables[kAccount].index(parts[1])
+			if !ok {
+				return notFound(kAccount, parts[1])
+			}
+			t := s.tables[ck]
+			return s.list(r, ck, func(i int) bool { return s.parent(t, i, kAccount) == a })
+		case parts[0] == Plans && parts[2] == AddOns:
+			p, ok := s.tables[kPlan].index(parts[1])
+			if !ok {
+				return notFound(kPlan, parts[1])
+			}
+			t := s.tables[kAddOn]
+			return s.list(r, kAddOn, func(i int) bool { return s.parent(t, i, kPlan) == p })
+		}
+	}
+	return errorBody(http.StatusNotFound, "not_found", "Page not found: "+r.URL.Path)
+}
+
+func notFound(k kind, id string) response {
+	return errorBody(http.StatusNotFound, "not_found", "Couldn't find "+kindSingular[k]+" with id = "+id,
+		errParam{param: strings.TrimSuffix(kindNames[k], "s") + "_id"})
+}
+
+// single answers a single-object endpoint. It tolerates (ignores) list
+// query parameters, as the real billing_info endpoint does.
+func (s *Site) single(r *http.Request, body []byte) response {
+	return response{status: http.StatusOK, body: body}
+}
+
+// listQuery is a parsed list request.
+type listQuery struct {
+	limit      int
+	desc       bool
+	byUpdated  bool
+	begin, end int64 // inclusive bounds on the sort field, in Unix seconds
+	ids        []string
+	cursor     *cursorPos
+	echo       url.Values // parameters repeated in next (everything but cursor)
+	pred       []func(i int) bool
+}
+
+type cursorPos struct {
+	ts  int64
+	key uint64
+}
+
+// filterParams lists the resource filters each list accepts, with their
+// allowed values.
+var filterParams = [numKinds]map[string][]string{
+	kAccount:      {"subscriber": {"true", "false"}, "past_due": {"true"}},
+	kLineItem:     {"original": {"true"}, "state": {"invoiced", "pending"}, "type": {"charge", "credit"}},
+	kCoupon:       {},
+	kInvoice:      {"type": {"charge", "credit", "non-legacy", "legacy"}},
+	kPlan:         {"state": {"active", "inactive"}},
+	kAddOn:        {"state": {"active", "inactive"}},
+	kSubscription: {"state": {"active", "canceled", "expired", "future", "in_trial", "live"}},
+	kTransaction:  {"type": {"verify", "authorization", "capture", "purchase", "refund", "payment"}, "success": {"true"}},
+}
+
+var timeLayouts = []string{
+	time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02T15", "2006-01-02",
+	"2006-01-02 15:04:05Z07:00", "2006-01-02 15:04:05",
+}
+
+// parseTime reads an ISO 8601 timestamp; a value without a zone is UTC.
+func parseTime(v string) (time.Time, bool) {
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, v); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+func (s *Site) parseList(r *http.Request, k kind) (*listQuery, *response) {
+	q := &listQuery{limit: 20, desc: true, begin: -1 << 62, end: 1 << 62, echo: url.Values{}}
+	vals := r.URL.Query()
+	names := make([]string, 0, len(vals))
+	for name := range vals {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	fail := func(resp response) (*listQuery, *response) { return nil, &resp }
+	var rangeParams []string
+	cursorByUpdated := false
+	for _, name := range names {
+		v := vals.Get(name)
+		switch name {
+		case "cursor":
+			c, byUpdated, ok := s.decodeCursor(v)
+			if !ok {
+				return fail(badParam("cursor", "is not a valid cursor"))
+			}
+			q.cursor, cursorByUpdated = &c, byUpdated
+			continue
+		case "ids":
+			for _, id := range strings.Split(v, ",") {
+				if id = strings.TrimSpace(id); id != "" {
+					q.ids = append(q.ids, id)
+				}
+			}
+			if len(q.ids) > 200 {
+				return fail(badParam("ids", "must list at most 200 ids"))
+			}
+		case "limit":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 200 {
+				return fail(badParam("limit", "must be an integer between 1 and 200"))
+			}
+			q.limit = n
+			rangeParams = append(rangeParams, name)
+		case "order":
+			if v != "asc" && v != "desc" {
+				return fail(badParam("order", "must be asc or desc"))
+			}
+			q.desc = v == "desc"
+			rangeParams = append(rangeParams, name)
+		case "sort":
+			if v != "created_at" && v != "updated_at" {
+				return fail(badParam("sort", "must be created_at or updated_at"))
+			}
+			q.byUpdated = v == "updated_at"
+			rangeParams = append(rangeParams, name)
+		case "begin_time", "end_time":
+			t, ok := parseTime(v)
+			if !ok {
+				return fail(badParam(name, "must be an ISO 8601 date-time"))
+			}
+			if name == "begin_time" {
+				q.begin = t.Unix()
+				if t.Nanosecond() > 0 {
+					q.begin++ // inclusive bound on whole seconds
+				}
+			} else {
+				q.end = t.Unix()
+			}
+			rangeParams = append(rangeParams, name)
+		default:
+			allowed, ok := filterParams[k][name]
+			if !ok {
+				return fail(badParam(name, "is not a permitted parameter"))
+			}
+			okv := false
+			for _, a := range allowed {
+				okv = okv || a == v
+			}
+			if !okv {
+				return fail(badParam(name, "must be one of "+strings.Join(allowed, ", ")))
+			}
+			q.pred = append(q.pred, s.filter(k, name, v))
+		}
+		q.echo.Set(name, v)
+	}
+	if q.cursor != nil && cursorByUpdated != q.byUpdated {
+		return fail(badParam("cursor", "does not belong to this sort order"))
+	}
+	if len(q.ids) > 0 && len(rangeParams) > 0 {
+		return fail(badParam("ids", "cannot be combined with "+strings.Join(rangeParams, ", ")))
+	}
+	return q, nil
+}
+
+// list answers a list endpoint (GET: a page; HEAD: the count). scope, when
+// not nil, restricts it to one parent's records.
+func (s *Site) list(r *http.Request, k kind, scope func(int) bool) response {
+	q, bad := s.parseList(r, k)
+	if bad != nil {
+		return *bad
+	}
+	if scope != nil {
+		q.pred = append([]func(int) bool{scope}, q.pred...)
+	}
+	t := s.tables[k]
+	match := func(i int) bool {
+		for _, p := range q.pred {
+			if !p(i) {
+				return false
+			}
+		}
+		return true
+	}
+	if r.Method == http.MethodHead {
+		n := s.count(t, q, match)
+		return response{status: http.StatusOK, header: http.Header{"Recurly-Total-Records": {strconv.Itoa(n)}}}
+	}
+	var idx []int
+	more := false
+	if len(q.ids) > 0 {
+		seen := map[int]bool{}
+		for _, id := range q.ids {
+			if i, ok := t.index(id); ok && !seen[i] && match(i) {
+				seen[i] = true
+				idx = append(idx, i)
+			}
+		}
+	} else {
+		idx, more = s.page(t, q, match)
+	}
+	bp := bufPool.Get().(*[]byte)
+	b := (*bp)[:0]
+	b = append(b, `{"object":"list","has_more":`...)
+	b = strconv.AppendBool(b, more)
+	b = append(b, `,"next":`...)
+	if more {
+		last := idx[len(idx)-1]
+		_, ts := t.order(q.byUpdated)
+		b = strconv.AppendQuote(b, r.URL.Path+"?cursor="+s.encodeCursor(cursorPos{ts[last], t.key(last)}, q.byUpdated)+"&"+echoQuery(q))
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, `,"data":[`...)
+	for j, i := range idx {
+		if j > 0 {
+			b = append(b, ',')
+		}
+		b = s.appendRecord(b, k, i)
+	}
+	b = append(b, "]}"...)
+	body := append([]byte(nil), b...)
+	*bp = b
+	bufPool.Put(bp)
+	return response{status: http.StatusOK, body: body}
+}
+
+// echoQuery renders the parameters a next link repeats: limit, order and
+// sort always (with their defaults), then the rest, sorted.
+func echoQuery(q *listQuery) string {
+	v := url.Values{}
+	for name, vs := range q.echo {
+		v[name] = vs
+	}
+	order := "desc"
+	if !q.desc {
+		order = "asc"
+	}
+	sortBy := "created_at"
+	if q.byUpdated {
+		sortBy = "updated_at"
+	}
+	v.Del("limit")
+	v.Del("order")
+	v.Del("sort")
+	head := "limit=" + strconv.Itoa(q.limit) + "&order=" + order + "&sort=" + sortBy
+	if rest := v.Encode(); rest != "" {
+		return head + "&" + rest
+	}
+	return head
+}
+
+// cmpPos compares record i's (ts, key) with a cursor position.
+func cmpPos(t *table, ts []int64, i int32, c cursorPos) int {
+	if ts[i] != c.ts {
+		if ts[i] < c.ts {
+			return -1
+		}
+		return 1
+	}
+	k := t.key(int(i))
+	switch {
+	case k < c.key:
+		return -1
+	case k > c.key:
+		return 1
+	}
+	return 0
+}
+
+// page finds up to q.limit matching records after the cursor, in order,
+// and whether more follow.
+func (s *Site) page(t *table, q *listQuery, match func(int) bool) ([]int, bool) {
+	order, ts := t.order(q.byUpdated)
+	n := len(order)
+	out := make([]int, 0, q.limit)
+	if !q.desc {
+		p := sort.Search(n, func(p int) bool { return ts[order[p]] >= q.begin })
+		if q.cursor != nil {
+			p = max(p, sort.Search(n, func(p int) bool { return cmpPos(t, ts, order[p], *q.cursor) > 0 }))
+		}
+		for ; p < n && ts[order[p]] <= q.end; p++ {
+			if i := int(order[p]); match(i) {
+				if len(out) == q.limit {
+					return out, true
+				}
+				out = append(out, i)
+			}
+		}
+		return out, false
+	}
+	p := sort.Search(n, func(p int) bool { return ts[order[p]] > q.end }) - 1
+	if q.cursor != nil {
+		p = min(p, sort.Search(n, func(p int) bool { return cmpPos(t, ts, order[p], *q.cursor) >= 0 })-1)
+	}
+	for ; p >= 0 && ts[order[p]] >= q.begin; p-- {
+		if i := int(order[p]); match(i) {
+			if len(out) == q.limit {
+				return out, true
+			}
+			out = append(out, i)
+		}
+	}
+	return out, false
+}
+
+// count is the number of records a list would return over all its pages.
+func (s *Site) count(t *table, q *listQuery, match func(int) bool) int {
+	if len(q.ids) > 0 {
+		seen := map[int]bool{}
+		for _, id := range q.ids {
+			if i, ok := t.index(id); ok && !seen[i] && match(i) {
+				seen[i] = true
+			}
+		}
+		return len(seen)
+	}
+	order, ts := t.order(q.byUpdated)
+	n := len(order)
+	lo := sort.Search(n, func(p int) bool { return ts[order[p]] >= q.begin })
+	hi := sort.Search(n, func(p int) bool { return ts[order[p]] > q.end })
+	if len(q.pred) == 0 {
+		return max(0, hi-lo)
+	}
+	c := 0
+	for p := lo; p < hi; p++ {
+		if match(int(order[p])) {
+			c++
+		}
+	}
+	return c
+}
+
+// Cursors are opaque: base64url of the position (sort value and id key)
+// and a check tag, so a tampered or made-up cursor is rejected with 400.
+func (s *Site) cursorTag(c cursorPos, byUpdated bool) uint32 {
+	x := s.seed ^ mix(uint64(c.ts)) ^ mix(c.key+0xc0)
+	if byUpdated {
+		x = mix(x ^ 0xbadc0ffee)
+	}
+	return uint32(mix(x))
+}
+
+func (s *Site) encodeCursor(c cursorPos, byUpdated bool) string {
+	var b [20]byte
+	binary.BigEndian.PutUint64(b[0:], uint64(c.ts))
+	binary.BigEndian.PutUint64(b[8:], c.key)
+	tag := s.cursorTag(c, byUpdated)
+	if byUpdated {
+		tag |= 1
+	} else {
+		tag &^= 1
+	}
+	binary.BigEndian.PutUint32(b[16:], tag)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func (s *Site) decodeCursor(v string) (cursorPos, bool, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil || len(b) != 20 {
+		return cursorPos{}, false, false
+	}
+	c := cursorPos{ts: int64(binary.BigEndian.Uint64(b[0:])), key: binary.BigEndian.Uint64(b[8:])}
+	tag := binary.BigEndian.Uint32(b[16:])
+	byUpdated := tag&1 == 1
+	want := s.cursorTag(c, byUpdated)
+	if byUpdated {
+		want |= 1
+	} else {
+		want &^= 1
+	}
+	return c, byUpdated, tag == want
+}

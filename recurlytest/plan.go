@@ -1,0 +1,788 @@
+package recurlytest
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tap-recurly/tap-recurly/internal/openapi"
+)
+
+// A generation plan is compiled once per object type from the spec's
+// component schema: a tree of nodes, each knowing how to append its value
+// as JSON. Every value is a pure function of the record's states, so
+// records are rendered on demand and never stored.
+
+type nodeKind uint8
+
+const (
+	nkObject nodeKind = iota
+	nkArray
+	nkString
+	nkEnum
+	nkInt
+	nkMoney   // two decimals, in [lo, hi] cents
+	nkDecimal // [lo, hi] in units of 10^-scale
+	nkBool
+	nkTime        // record created_at + [lo, hi] seconds
+	nkTimeBetween // within [record created_at, record updated_at]
+	nkFreeObject  // an object the spec leaves open: {}
+	nkConst       // raw bytes
+	nkRecordID
+	nkCreated
+	nkUpdated
+	nkCollected
+	nkCode // a unique code derived from the record id
+	nkInvoiceNumber
+	nkBilling // an account's billing_info (null when it has none)
+	nkBillingID
+	nkBillingCreated
+	nkBillingUpdated
+	nkRefID    // the id of a related record
+	nkRefField // a field of a related record (plan_code, invoice_number, plans_names)
+	nkMini     // a *Mini object of a related record
+)
+
+// selector says how a reference picks its record.
+type selector uint8
+
+const (
+	selObject     selector = iota // pseudo-randomly from the enclosing object's stable state
+	selAccount                    // the record's account
+	selParentPlan                 // an add-on's plan
+	selSelf                       // the record itself (nested objects pointing back)
+)
+
+type node struct {
+	name     string
+	key      []byte // `"name":`
+	kind     nodeKind
+	salt     uint64
+	stable   bool // value independent of the record version
+	nullPct  uint64
+	emptyPct uint64 // strings: "" probability; arrays: [] probability
+	maxLen   int
+	str      strGen
+	enum     [][]byte // quoted values
+	lo, hi   int64
+	scale    int
+	raw      []byte
+	children []*node
+	item     *node
+	maxItems uint64
+	// references
+	target  kind
+	sel     selector
+	refSalt uint64 // shared by an id and its paired fields (plan_id, plan_code)
+	refNull uint64
+	field   *node // nkRefField: the target's top-level node
+}
+
+// plans holds the compiled plan of every resource.
+type plans struct {
+	top     [numKinds]*node // root object nodes
+	billing *node           // Account.billing_info
+	minis   []*node         // mini nodes linked after all tops exist
+}
+
+func hashString(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return mix(h)
+}
+
+type compileCtx struct {
+	rec     kind
+	depth   int
+	owner   string // Ref of the enclosing object, or its property name
+	billing bool
+	path    string
+}
+
+func compilePlans(transactionUpdatedAt bool) (*plans, error) {
+	spec, err := openapi.Load()
+	if err != nil {
+		return nil, err
+	}
+	p := &plans{}
+	for k := range numKinds {
+		sc, err := spec.Component(kindComponents[k])
+		if err != nil {
+			return nil, err
+		}
+		root := &node{kind: nkObject, stable: false}
+		cc := compileCtx{rec: k, owner: kindComponents[k], path: kindComponents[k]}
+		for _, prop := range sc.Properties {
+			c, err := p.compile(prop.Name, prop.Schema, cc)
+			if err != nil {
+				return nil, err
+			}
+			root.children = append(root.children, c)
+			if k == kTransaction && prop.Name == "created_at" && transactionUpdatedAt {
+				root.children = append(root.children, &node{name: "updated_at", key: keyBytes("updated_at"), kind: nkUpdated})
+			}
+			if k == kAccount && prop.Name == "billing_info" {
+				p.billing = c
+			}
+		}
+		p.top[k] = root
+	}
+	if p.billing == nil {
+		return nil, fmt.Errorf("recurlytest: Account has no billing_info in the spec")
+	}
+	for _, m := range p.minis {
+		if err := p.link(m); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// topField returns a resource's top-level node by name, or nil.
+func (p *plans) topField(k kind, name string) *node {
+	for _, c := range p.top[k].children {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// link points a mini's or paired reference's fields at the target's
+// top-level nodes.
+func (p *plans) link(m *node) error {
+	if m.kind == nkRefField {
+		name := m.field.name
+		f := p.topField(m.target, name)
+		if f == nil {
+			return fmt.Errorf("recurlytest: %s has no field %s", kindComponents[m.target], name)
+		}
+		m.field = f
+		return nil
+	}
+	for j, c := range m.children {
+		if c.kind != nkRefField {
+			continue
+		}
+		f := p.topField(m.target, c.name)
+		if f == nil {
+			// A mini field the full object lacks: keep it generic.
+			m.children[j] = c.field
+			continue
+		}
+		m.children[j] = f
+	}
+	return nil
+}
+
+func keyBytes(name string) []byte { return []byte(strconv.Quote(name) + ":") }
+
+func snake(ref string) string {
+	ref = strings.TrimSuffix(ref, "Mini")
+	var b strings.Builder
+	for i, r := range ref {
+		if r >= 'A' && r <= 'Z' {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// refTargets maps id-like field names to the resource they point at.
+var refTargets = map[string]kind{
+	"account_id": kAccount, "parent_account_id": kAccount,
+	"plan_id": kPlan, "plan_code": kPlan, "plans_names": kPlan,
+	"add_on_id": kAddOn, "add_on_code": kAddOn,
+	"invoice_id": kInvoice, "invoice_number": kInvoice, "previous_invoice_id": kInvoice, "original_line_item_invoice_id": kInvoice,
+	"subscription_id": kSubscription, "subscription_ids": kSubscription,
+	"previous_line_item_id":   kLineItem,
+	"original_transaction_id": kTransaction,
+}
+
+// refNullPct is how often a reference is null, shared by paired fields.
+func refNullPct(pair string) uint64 {
+	switch pair {
+	case "parent_account", "previous_invoice", "previous_line_item", "original_transaction":
+		return 80
+	case "original_line_item_invoice":
+		return 70
+	case "account", "plans_names", "subscription_ids":
+		return 0
+	}
+	return 30
+}
+
+var miniTargets = map[string]kind{"AccountMini": kAccount, "PlanMini": kPlan, "InvoiceMini": kInvoice, "CouponMini": kCoupon, "AddOnMini": kAddOn}
+
+// stableNames are identity-like fields that keep their value across updates.
+var stableNames = map[string]bool{
+	"id": true, "uuid": true, "code": true, "email": true, "username": true, "first_name": true, "last_name": true,
+	"company": true, "name": true, "number": true, "currency": true, "type": true, "bill_to": true, "object": true,
+	"hosted_login_token": true, "plan_code": true, "add_on_code": true, "invoice_number": true, "name_on_account": true,
+}
+
+// objectNullPct is how often a nested object is null, by property name.
+func objectNullPct(name string) uint64 {
+	switch name {
+	case "pending_change", "refund_transaction":
+		return 70
+	case "voided_by_invoice":
+		return 85
+	case "original_invoice":
+		return 50
+	case "shipping_address", "updated_by", "fraud":
+		return 30
+	case "tax_info":
+		return 20
+	case "account", "plan", "coupon", "add_on", "invoice", "discount", "line_items", "payment_method":
+		return 0
+	}
+	return 10
+}
+
+func timeRule(name string) (nullPct uint64, lo, hi int64) {
+	const day = 86400
+	switch name {
+	case "deleted_at", "voided_at", "canceled_at", "paused_at", "expired_at", "removed_at", "bank_account_authorized_at":
+		return 80, 1 * day, 400 * day
+	case "closed_at", "expires_at", "trial_started_at", "trial_ends_at", "redeem_by", "activate_at":
+		return 40, 1 * day, 400 * day
+	case "activated_at", "current_period_started_at", "current_term_started_at", "start_date":
+		return 5, 0, 30 * day
+	case "current_period_ends_at", "current_term_ends_at", "end_date", "due_at":
+		return 5, 30 * day, 400 * day
+	}
+	return 10, 0, 365 * day
+}
+
+func (p *plans) compile(name string, sc *openapi.Schema, cc compileCtx) (*node, error) {
+	n := &node{name: name, key: keyBytes(name), salt: hashString(cc.path + "." + name), maxLen: sc.MaxLength}
+	n.stable = stableNames[name] || n.salt%2 == 0
+	path := cc.path + "." + name
+	top := cc.depth == 0
+	switch {
+	case top && name == "id":
+		n.kind = nkRecordID
+		return n, nil
+	case top && name == "object":
+		n.kind, n.raw = nkConst, []byte(strconv.Quote(kindObjects[cc.rec]))
+		return n, nil
+	case top && name == "created_at":
+		n.kind = nkCreated
+		return n, nil
+	case top && name == "updated_at":
+		n.kind = nkUpdated
+		return n, nil
+	case top && name == "collected_at" && cc.rec == kTransaction:
+		n.kind = nkCollected
+		return n, nil
+	case top && name == "code":
+		n.kind, n.stable = nkCode, true
+		return n, nil
+	case top && name == "number" && cc.rec == kInvoice:
+		n.kind, n.stable = nkInvoiceNumber, true
+		return n, nil
+	case top && name == "plan_id" && cc.rec == kAddOn:
+		n.kind, n.target, n.sel = nkRefID, kPlan, selParentPlan
+		return n, nil
+	case cc.billing && name == "id":
+		n.kind = nkBillingID
+		return n, nil
+	case cc.billing && name == "created_at":
+		n.kind = nkBillingCreated
+		return n, nil
+	case cc.billing && name == "updated_at":
+		n.kind = nkBillingUpdated
+		return n, nil
+	case cc.billing && name == "account_id":
+		n.kind, n.target, n.sel = nkRefID, kAccount, selAccount
+		return n, nil
+	case name == "object" && len(sc.Enum) == 0:
+		obj := snake(cc.owner)
+		if strings.HasSuffix(cc.owner, "List") {
+			obj = "list"
+		}
+		n.kind, n.raw = nkConst, []byte(strconv.Quote(obj))
+		return n, nil
+	}
+
+	switch sc.Type {
+	case "object":
+		if top && name == "billing_info" && cc.rec == kAccount {
+			n.kind = nkBilling
+			return n, p.children(n, sc, compileCtx{rec: cc.rec, depth: 1, owner: "BillingInfo", billing: true, path: path})
+		}
+		if tk, ok := miniTargets[sc.Ref]; ok {
+			n.kind, n.target = nkMini, tk
+			n.nullPct = objectNullPct(name)
+			switch {
+			case tk == kAccount:
+				n.sel = selAccount
+			case tk == cc.rec && !top && name == "invoice":
+				n.sel = selSelf
+			default:
+				n.sel, n.refSalt = selObject, hashString("mini."+path)
+			}
+			for _, prop := range sc.Properties {
+				var c *node
+				switch prop.Name {
+				case "id":
+					c = &node{name: "id", key: keyBytes("id"), kind: nkRecordID}
+				case "object":
+					c = &node{name: "object", key: keyBytes("object"), kind: nkConst, raw: []byte(strconv.Quote(kindObjects[tk]))}
+				default:
+					generic, err := p.compile(prop.Name, prop.Schema, compileCtx{rec: tk, depth: 1, owner: sc.Ref, path: path})
+					if err != nil {
+						return nil, err
+					}
+					c = &node{name: prop.Name, kind: nkRefField, field: generic}
+				}
+				n.children = append(n.children, c)
+			}
+			p.minis = append(p.minis, n)
+			return n, nil
+		}
+		if len(sc.Properties) == 0 {
+			n.kind = nkFreeObject
+			n.nullPct = objectNullPct(name)
+			return n, nil
+		}
+		n.kind = nkObject
+		n.nullPct = objectNullPct(name)
+		owner := sc.Ref
+		if owner == "" {
+			owner = name
+		}
+		if strings.HasSuffix(sc.Ref, "List") {
+			n.stable = false
+			for _, prop := range sc.Properties {
+				var c *node
+				switch prop.Name {
+				case "object":
+					c = &node{name: "object", key: keyBytes("object"), kind: nkConst, raw: []byte(`"list"`)}
+				case "has_more":
+					c = &node{name: "has_more", key: keyBytes("has_more"), kind: nkConst, raw: []byte("false")}
+				case "next":
+					c = &node{name: "next", key: keyBytes("next"), kind: nkConst, raw: []byte("null")}
+				default:
+					var err error
+					c, err = p.compile(prop.Name, prop.Schema, compileCtx{rec: cc.rec, depth: cc.depth + 1, owner: owner, path: path})
+					if err != nil {
+						return nil, err
+					}
+				}
+				n.children = append(n.children, c)
+			}
+			return n, nil
+		}
+		return n, p.children(n, sc, compileCtx{rec: cc.rec, depth: cc.depth + 1, owner: owner, billing: cc.billing, path: path})
+	case "array":
+		n.kind = nkArray
+		n.maxItems, n.emptyPct = 3, 25
+		switch name {
+		case "transactions", "credit_payments", "coupon_redemptions", "shipping_addresses", "add_ons", "plans":
+			n.maxItems, n.emptyPct = 2, 40
+		case "currencies":
+			n.maxItems, n.emptyPct = 3, 0
+		case "custom_fields":
+			n.maxItems, n.emptyPct = 4, 30
+		}
+		if sc.Items == nil {
+			n.kind = nkConst
+			n.raw = []byte("[]")
+			return n, nil
+		}
+		it, err := p.compile(name, sc.Items, compileCtx{rec: cc.rec, depth: cc.depth + 1, owner: cc.owner, billing: false, path: path + "[]"})
+		if err != nil {
+			return nil, err
+		}
+		it.key = nil
+		if it.kind == nkObject || it.kind == nkMini {
+			it.nullPct = 0
+		}
+		n.item = it
+		return n, nil
+	case "string":
+		return n, p.compileString(n, name, sc, cc)
+	case "integer":
+		n.kind = nkInt
+		n.nullPct = 4
+		n.lo, n.hi = intRange(name)
+		clampRange(&n.lo, &n.hi, sc, 1)
+		return n, nil
+	case "number":
+		n.nullPct = 4
+		switch {
+		case name == "proration_rate":
+			n.kind, n.scale, n.lo, n.hi = nkDecimal, 4, 0, 10000
+		case name == "rate":
+			n.kind, n.scale, n.lo, n.hi = nkDecimal, 4, 0, 2500
+		case name == "gateway_response_time":
+			n.kind, n.scale, n.lo, n.hi = nkDecimal, 3, 50, 5000
+		default:
+			n.kind, n.lo, n.hi = nkMoney, 0, 200000
+			clampRange(&n.lo, &n.hi, sc, 100)
+		}
+		return n, nil
+	case "boolean":
+		n.kind = nkBool
+		n.nullPct = 4
+		return n, nil
+	case "":
+		n.kind = nkFreeObject
+		return n, nil
+	}
+	return nil, fmt.Errorf("recurlytest: %s: unsupported schema type %q", path, sc.Type)
+}
+
+func clampRange(lo, hi *int64, sc *openapi.Schema, unit float64) {
+	if sc.Minimum != nil && float64(*lo) < *sc.Minimum*unit {
+		*lo = int64(*sc.Minimum * unit)
+	}
+	if sc.Maximum != nil && float64(*hi) > *sc.Maximum*unit {
+		*hi = int64(*sc.Maximum * unit)
+	}
+	if *hi < *lo {
+		*hi = *lo
+	}
+}
+
+func (p *plans) children(n *node, sc *openapi.Schema, cc compileCtx) error {
+	for _, prop := range sc.Properties {
+		c, err := p.compile(prop.Name, prop.Schema, cc)
+		if err != nil {
+			return err
+		}
+		n.children = append(n.children, c)
+	}
+	return nil
+}
+
+func (p *plans) compileString(n *node, name string, sc *openapi.Schema, cc compileCtx) error {
+	if sc.Format == "date-time" {
+		if cc.depth > 0 && (name == "created_at" || name == "updated_at") {
+			n.kind = nkTimeBetween
+			return nil
+		}
+		n.kind = nkTime
+		n.nullPct, n.lo, n.hi = timeRule(name)
+		return nil
+	}
+	if len(sc.Enum) > 0 {
+		n.kind = nkEnum
+		switch name {
+		case "state", "type", "status", "origin", "object":
+		default:
+			n.nullPct = 3
+		}
+		for _, e := range sc.Enum {
+			n.enum = append(n.enum, []byte(strconv.Quote(e)))
+		}
+		return nil
+	}
+	if tk, ok := refTargets[name]; ok {
+		pair := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, "_id"), "_code"), "_number"), "_ids")
+		n.target, n.refNull = tk, refNullPct(pair)
+		switch {
+		case name == "account_id":
+			n.sel = selAccount
+		case tk == cc.rec && cc.depth > 0 && !strings.HasPrefix(name, "previous_") && !strings.HasPrefix(name, "original_") && name != "subscription_ids":
+			n.sel = selSelf
+		default:
+			n.sel, n.refSalt = selObject, hashString("ref."+pair)
+		}
+		switch {
+		case strings.HasSuffix(name, "_id") || name == "subscription_ids":
+			n.kind = nkRefID
+		default:
+			n.kind = nkRefField
+			field := "code"
+			switch name {
+			case "invoice_number":
+				field = "number"
+			case "plans_names":
+				field = "name"
+			}
+			n.field = &node{name: field}
+			p.minis = append(p.minis, n)
+		}
+		if name == "subscription_ids" || name == "plans_names" {
+			n.refNull = 0 // array elements are never null
+		}
+		return nil
+	}
+	n.kind = nkString
+	n.str = stringGenFor(name, cc.owner)
+	if strings.HasSuffix(name, "_id") || name == "id" {
+		n.str = stringGenFor("id", cc.owner)
+		if name != "id" {
+			n.nullPct = 20
+		}
+		return nil
+	}
+	n.nullPct, n.emptyPct = 4, 6
+	switch name {
+	case "email", "first_name", "last_name", "uuid", "hosted_login_token", "name", "currency", "value":
+		n.nullPct, n.emptyPct = 0, 0
+	}
+	return nil
+}
+
+// gen renders one record (or a related record, for minis and paired fields).
+type gen struct {
+	s       *Site
+	k       kind
+	t       *table
+	i       int
+	acct    int
+	created int64
+	updated int64
+	inArray bool
+	arrBase uint64
+	elem    int
+}
+
+func (s *Site) newGen(k kind, i int) gen {
+	t := s.tables[k]
+	return gen{s: s, k: k, t: t, i: i, acct: s.recordAccount(k, i), created: t.created[i], updated: t.updated[i]}
+}
+
+// appendRecord appends the JSON of record i of kind k. The caller holds s.mu.
+func (s *Site) appendRecord(dst []byte, k kind, i int) []byte {
+	g := s.newGen(k, i)
+	return g.object(dst, s.plans.top[k].children, g.t.stable(i), g.t.volatile(i))
+}
+
+// appendBillingInfo appends account i's billing info (which must exist).
+func (s *Site) appendBillingInfo(dst []byte, i int) []byte {
+	g := s.newGen(kAccount, i)
+	return g.billingObject(dst, s.plans.billing, g.t.stable(i))
+}
+
+// appendTopField appends just one top-level field's value of a record, for
+// filters.
+func (s *Site) appendTopField(dst []byte, k kind, i int, f *node) []byte {
+	g := s.newGen(k, i)
+	return g.value(dst, f, g.t.stable(i), g.t.volatile(i))
+}
+
+func (g *gen) object(dst []byte, children []*node, s, v uint64) []byte {
+	dst = append(dst, '{')
+	for j, c := range children {
+		if j > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, c.key...)
+		dst = g.value(dst, c, s, v)
+	}
+	return append(dst, '}')
+}
+
+func (g *gen) billingObject(dst []byte, n *node, objS uint64) []byte {
+	t := g.t
+	s := mix(objS ^ n.salt)
+	v := mix(s ^ uint64(t.billUpdated[g.i]))
+	return g.object(dst, n.children, s, v)
+}
+
+const rfc3339Z = "2006-01-02T15:04:05Z"
+
+func appendTime(dst []byte, sec int64) []byte {
+	dst = append(dst, '"')
+	dst = time.Unix(sec, 0).UTC().AppendFormat(dst, rfc3339Z)
+	return append(dst, '"')
+}
+
+// pickRef chooses the related record of a reference node; ok is false for
+// null.
+func (g *gen) pickRef(n *node, objS uint64) (int, bool) {
+	switch n.sel {
+	case selAccount:
+		return g.acct, g.acct >= 0
+	case selParentPlan:
+		pi := g.s.parent(g.t, g.i, kPlan)
+		return pi, pi >= 0
+	case selSelf:
+		return g.i, true
+	}
+	tn := uint64(g.s.tables[n.target].n)
+	if tn == 0 {
+		return -1, false
+	}
+	r := mix(objS ^ n.refSalt)
+	if r%100 < n.refNull {
+		return -1, false
+	}
+	return int((r >> 8) % tn), true
+}
+
+func (g *gen) value(dst []byte, n *node, objS, objV uint64) []byte {
+	base := objV
+	if n.stable {
+		base = objS
+	}
+	st := mix(base ^ n.salt)
+	if n.nullPct > 0 && st%100 < n.nullPct && n.kind != nkMini {
+		return append(dst, "null"...)
+	}
+	r := st >> 7
+	switch n.kind {
+	case nkObject:
+		cs := mix(objS ^ n.salt)
+		cv := cs
+		if !n.stable {
+			cv = mix(objV ^ n.salt)
+		}
+		return g.object(dst, n.children, cs, cv)
+	case nkArray:
+		cs := mix(objS ^ n.salt)
+		cv := cs
+		if !n.stable {
+			cv = mix(objV ^ n.salt)
+		}
+		count := uint64(0)
+		if (r>>20)%100 >= n.emptyPct {
+			count = 1 + r%n.maxItems
+		}
+		saveIn, saveBase, saveElem := g.inArray, g.arrBase, g.elem
+		g.inArray, g.arrBase = true, mix(cs^0xa11)
+		dst = append(dst, '[')
+		for e := range count {
+			if e > 0 {
+				dst = append(dst, ',')
+			}
+			g.elem = int(e)
+			es, ev := mix(cs+e*0x9E3779B97F4A7C15), mix(cv+e*0x9E3779B97F4A7C15)
+			dst = g.value(dst, n.item, es, ev)
+		}
+		g.inArray, g.arrBase, g.elem = saveIn, saveBase, saveElem
+		return append(dst, ']')
+	case nkString:
+		if (r>>30)%100 < n.emptyPct {
+			return append(dst, `""`...)
+		}
+		dst = append(dst, '"')
+		start := len(dst)
+		dst = n.str(g, r, objS, dst)
+		if n.maxLen > 0 && len(dst)-start > n.maxLen {
+			dst = dst[:start+n.maxLen]
+		}
+		return append(dst, '"')
+	case nkEnum:
+		return append(dst, n.enum[r%uint64(len(n.enum))]...)
+	case nkInt:
+		return strconv.AppendInt(dst, n.lo+int64(r%uint64(n.hi-n.lo+1)), 10)
+	case nkMoney:
+		c := n.lo + int64(r%uint64(n.hi-n.lo+1))
+		if (r>>40)%3 == 0 {
+			c -= c % 100 // whole amounts are common
+		}
+		dst = strconv.AppendInt(dst, c/100, 10)
+		dst = append(dst, '.', byte('0'+c%100/10), byte('0'+c%10))
+		return dst
+	case nkDecimal:
+		v := n.lo + int64(r%uint64(n.hi-n.lo+1))
+		return strconv.AppendFloat(dst, float64(v)/pow10(n.scale), 'f', -1, 64)
+	case nkBool:
+		if r%2 == 0 {
+			return append(dst, "true"...)
+		}
+		return append(dst, "false"...)
+	case nkTime:
+		return appendTime(dst, g.created+n.lo+int64(r%uint64(n.hi-n.lo+1)))
+	case nkTimeBetween:
+		// A nested object's created_at and updated_at: both within the
+		// record's [created_at, updated_at], created first.
+		c := g.created + int64(mix(objS^0xc1)%uint64(g.updated-g.created+1))
+		if n.name == "updated_at" {
+			c += int64(mix(objS^0xc2) % uint64(g.updated-c+1))
+		}
+		return appendTime(dst, c)
+	case nkFreeObject:
+		return append(dst, "{}"...)
+	case nkConst:
+		return append(dst, n.raw...)
+	case nkRecordID:
+		dst = append(dst, '"')
+		dst = g.t.appendID(dst, g.i)
+		return append(dst, '"')
+	case nkCreated:
+		return appendTime(dst, g.created)
+	case nkUpdated:
+		return appendTime(dst, g.updated)
+	case nkCollected:
+		if c := g.t.collected[g.i]; c != noTime {
+			return appendTime(dst, c)
+		}
+		return append(dst, "null"...)
+	case nkCode:
+		var idb [13]byte
+		dst = append(dst, '"')
+		dst = append(dst, pick(words, g.t.stable(g.i))...)
+		dst = append(dst, '-')
+		dst = append(dst, g.t.appendID(idb[:0], g.i)[5:]...)
+		return append(dst, '"')
+	case nkInvoiceNumber:
+		dst = append(dst, '"')
+		dst = strconv.AppendInt(dst, int64(100000+g.i), 10)
+		return append(dst, '"')
+	case nkBilling:
+		if g.k != kAccount || g.t.billUpdated[g.i] == noTime {
+			return append(dst, "null"...)
+		}
+		return g.billingObject(dst, n, objS)
+	case nkBillingID:
+		dst = append(dst, '"')
+		dst = g.t.billingID(dst, g.i)
+		return append(dst, '"')
+	case nkBillingCreated:
+		return appendTime(dst, g.t.billCreated[g.i])
+	case nkBillingUpdated:
+		return appendTime(dst, g.t.billUpdated[g.i])
+	case nkRefID:
+		ti, ok := g.pickRef(n, objS)
+		if !ok {
+			return append(dst, "null"...)
+		}
+		dst = append(dst, '"')
+		dst = g.s.tables[n.target].appendID(dst, ti)
+		return append(dst, '"')
+	case nkRefField:
+		ti, ok := g.pickRef(n, objS)
+		if !ok {
+			return append(dst, "null"...)
+		}
+		tg := g.s.newGen(n.target, ti)
+		return tg.value(dst, n.field, tg.t.stable(ti), tg.t.volatile(ti))
+	case nkMini:
+		if n.nullPct > 0 && st%100 < n.nullPct {
+			return append(dst, "null"...)
+		}
+		ti, ok := g.pickRef(n, objS)
+		if !ok {
+			return append(dst, "null"...)
+		}
+		if n.sel == selSelf {
+			return g.object(dst, n.children, g.t.stable(ti), g.t.volatile(ti))
+		}
+		tg := g.s.newGen(n.target, ti)
+		return tg.object(dst, n.children, tg.t.stable(ti), tg.t.volatile(ti))
+	}
+	panic(fmt.Sprintf("recurlytest: node %s has unknown kind %d", n.name, n.kind))
+}
+
+func pow10(n int) float64 {
+	f := 1.0
+	for range n {
+		f *= 10
+	}
+	return f
+}

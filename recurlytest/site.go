@@ -1,0 +1,355 @@
+// Package recurlytest is a simulated Recurly site that speaks the
+// v2018-08-09 ("Partner API") wire contract over HTTP: site-scoped lists of
+// accounts, line items, coupons, invoices, plans, add-ons, subscriptions and
+// transactions with keyset pagination, an account's billing info, Basic
+// auth, the Accept version check, Recurly's error envelope, a sliding-window
+// rate limit with its X-RateLimit-* headers, injected faults and live
+// mutation of records.
+//
+// Records are generated deterministically from a seed by walking the spec's
+// own component schemas (package internal/openapi), so every field of every
+// object is present. Only compact index data is kept per record (times and a
+// version counter); JSON is rendered on demand, so a site of a million
+// records fits in a few tens of megabytes.
+//
+// It is product code: the tap's tests, benchmarks and demo all run against
+// it, and cmd/recurly-sim serves it on a loopback port.
+package recurlytest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Resource names as they appear in site-level list URLs
+// (/sites/{site_id}/<resource>).
+const (
+	Accounts      = "accounts"
+	LineItems     = "line_items"
+	Coupons       = "coupons"
+	Invoices      = "invoices"
+	Plans         = "plans"
+	AddOns        = "add_ons"
+	Subscriptions = "subscriptions"
+	Transactions  = "transactions"
+)
+
+// Counts says how many records of each resource a site holds.
+type Counts struct {
+	Accounts, LineItems, Coupons, Invoices, Plans, AddOns, Subscriptions, Transactions int
+}
+
+// Total is the number of records over all resources.
+func (c Counts) Total() int {
+	return c.Accounts + c.LineItems + c.Coupons + c.Invoices + c.Plans + c.AddOns + c.Subscriptions + c.Transactions
+}
+
+func (c Counts) byKind() [numKinds]int {
+	return [numKinds]int{c.Accounts, c.LineItems, c.Coupons, c.Invoices, c.Plans, c.AddOns, c.Subscriptions, c.Transactions}
+}
+
+// DefaultCounts is a site of a few thousand records (3,765): enough for
+// several pages of every large list at limit=200, with tens of plans and
+// coupons.
+func DefaultCounts() Counts {
+	return Counts{Accounts: 600, LineItems: 1000, Coupons: 30, Invoices: 700, Plans: 25, AddOns: 60, Subscriptions: 450, Transactions: 900}
+}
+
+// ScaledCounts keeps DefaultCounts' proportions and makes about total
+// records in all (every resource gets at least one record when total > 0).
+func ScaledCounts(total int) Counts {
+	if total <= 0 {
+		return Counts{}
+	}
+	d := DefaultCounts()
+	f := float64(total) / float64(d.Total())
+	sc := func(n int) int {
+		v := int(float64(n)*f + 0.5)
+		if v < 1 {
+			v = 1
+		}
+		return v
+	}
+	return Counts{sc(d.Accounts), sc(d.LineItems), sc(d.Coupons), sc(d.Invoices), sc(d.Plans), sc(d.AddOns), sc(d.Subscriptions), sc(d.Transactions)}
+}
+
+// Faults are per-request probabilities of simulated failures. Exactly one
+// fault (or none) is drawn per request, from an RNG seeded by Config.Seed, so
+// the same configuration gives the same fault sequence for the same request
+// order. The zero value injects nothing.
+type Faults struct {
+	Status500, Status502, Status503, Status429 float64       // probability per request of answering that status (429 carries Retry-After)
+	ConnReset                                  float64       // probability of closing the connection without a response
+	Truncate                                   float64       // probability of a 200 whose body is cut off mid-JSON and the connection closed
+	RetryAfter                                 time.Duration // Retry-After for fault 429s; 0 means 1s; sent as whole seconds, at least 1
+	Down                                       bool          // every request answers 503 (an outage)
+}
+
+// Config configures a simulated site. Its zero value is usable: every zero
+// field takes the default documented on it.
+type Config struct {
+	Seed   int64
+	SiteID string // as addressed in paths; "" means "subdomain-demo"
+	APIKey string // "" means "sim-key"; requests must send Basic auth with it as user name and an empty password
+	Counts Counts // zero value means DefaultCounts()
+	// Start and End bound the created/updated timestamps of generated
+	// records; zero values mean 2019-06-01 and 2026-10-01 UTC.
+	Start, End time.Time
+	RateLimit  int           // X-RateLimit-Limit, requests allowed per window; 0 means 2000
+	RateWindow time.Duration // sliding window length; 0 means 5 minutes
+	// RateBuckets is how many buckets the window slides in; X-RateLimit-Reset
+	// is the end of the current bucket. 0 means 5 (Recurly: a 5-minute
+	// window, resets on whole minutes); 1 is a fixed window.
+	RateBuckets int
+	// BackgroundLoad is requests per second spent on the same quota by
+	// "other integrations": counted in the window, not logged as requests.
+	BackgroundLoad float64
+	Latency        time.Duration // added before every response
+	Faults         Faults
+	// TransactionUpdatedAt also exposes the hidden transaction updated_at in
+	// JSON (v2018-08-09 has none, so the default is false).
+	TransactionUpdatedAt bool
+	Now                  func() time.Time // clock; nil means time.Now
+}
+
+// Request is one entry of a site's request log.
+type Request struct {
+	Method, Path, RawQuery string
+	Status                 int // 0 when the connection was reset without a response
+	At                     time.Time
+	Duration               time.Duration
+	Fault                  string // "" (none), "500", "502", "503", "429", "reset", "truncate" or "down"
+}
+
+// Key is the truth about one record, for tests comparing what a tap emitted
+// with what the site holds.
+type Key struct {
+	ID          string
+	Sort        time.Time  // the value sort=updated_at orders and filters by (hidden updated_at for transactions)
+	Created     time.Time  // created_at
+	Replication *time.Time // updated_at; for transactions collected_at (nil when null)
+}
+
+// Site is a simulated Recurly site. It is an http.Handler and safe for
+// concurrent use; create it with NewSite.
+type Site struct {
+	cfg     Config
+	now     func() time.Time
+	plainID string // the site's id without the subdomain- prefix form
+
+	mu     sync.RWMutex // guards tables' mutable parts (updated, versions, orders)
+	tables [numKinds]*table
+	seed   uint64
+	plans  *plans
+
+	touchMu  sync.Mutex
+	touchRNG *rand.Rand
+
+	ctl      sync.Mutex // guards faults, latency, rate window, log, fault RNG
+	faults   Faults
+	latency  time.Duration
+	faultRNG *rand.Rand
+	rate     *rateWindow
+	log      []Request
+	reqSeq   uint64
+}
+
+var defaultStart = time.Date(2019, 6, 1, 0, 0, 0, 0, time.UTC)
+var defaultEnd = time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+
+// NewSite generates a site's records from cfg and returns it ready to serve.
+func NewSite(cfg Config) (*Site, error) {
+	if cfg.SiteID == "" {
+		cfg.SiteID = "subdomain-demo"
+	}
+	if cfg.APIKey == "" {
+		cfg.APIKey = "sim-key"
+	}
+	if cfg.Counts == (Counts{}) {
+		cfg.Counts = DefaultCounts()
+	}
+	for k, n := range cfg.Counts.byKind() {
+		if n < 0 || n > 1<<30 {
+			return nil, fmt.Errorf("recurlytest: count of %s out of range: %d", kindNames[k], n)
+		}
+	}
+	if cfg.Start.IsZero() {
+		cfg.Start = defaultStart
+	}
+	if cfg.End.IsZero() {
+		cfg.End = defaultEnd
+	}
+	if !cfg.End.After(cfg.Start) {
+		return nil, errors.New("recurlytest: End must be after Start")
+	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = 2000
+	}
+	if cfg.RateWindow == 0 {
+		cfg.RateWindow = 5 * time.Minute
+	}
+	if cfg.RateBuckets == 0 {
+		cfg.RateBuckets = 5
+	}
+	if cfg.RateLimit < 0 || cfg.RateWindow < 0 || cfg.RateBuckets < 0 || cfg.BackgroundLoad < 0 || cfg.Latency < 0 {
+		return nil, errors.New("recurlytest: negative rate limit, window, buckets, background load or latency")
+	}
+	if cfg.RateWindow/time.Duration(cfg.RateBuckets) < time.Second {
+		return nil, errors.New("recurlytest: rate window buckets must be at least one second long")
+	}
+	if err := cfg.Faults.validate(); err != nil {
+		return nil, err
+	}
+	if strings.ContainsAny(cfg.SiteID, "/?#") {
+		return nil, fmt.Errorf("recurlytest: invalid site id %q", cfg.SiteID)
+	}
+	s := &Site{cfg: cfg, now: cfg.Now, seed: mix(uint64(cfg.Seed) ^ 0x5eed5eed5eed5eed)}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.plainID = s.derivePlainID()
+	s.faults = cfg.Faults
+	s.latency = cfg.Latency
+	s.faultRNG = rand.New(rand.NewPCG(uint64(cfg.Seed), 0xfa017))
+	s.touchRNG = rand.New(rand.NewPCG(uint64(cfg.Seed), 0x70c4))
+	s.rate = newRateWindow(cfg.RateLimit, cfg.RateWindow, cfg.RateBuckets, cfg.BackgroundLoad)
+	p, err := compilePlans(cfg.TransactionUpdatedAt)
+	if err != nil {
+		return nil, err
+	}
+	s.plans = p
+	s.generate()
+	return s, nil
+}
+
+// derivePlainID gives the site a 12-character id that paths may use instead
+// of the subdomain- form.
+func (s *Site) derivePlainID() string {
+	if !strings.HasPrefix(s.cfg.SiteID, "subdomain-") {
+		return s.cfg.SiteID
+	}
+	return string(appendRandomID(nil, mix(s.seed^0x517e), 12))
+}
+
+// SiteID is the site id as addressed in paths (for example "subdomain-demo").
+func (s *Site) SiteID() string { return s.cfg.SiteID }
+
+// PlainSiteID is the site's plain id (no subdomain- prefix), which paths
+// also accept. It equals SiteID when that is not in subdomain- form.
+func (s *Site) PlainSiteID() string { return s.plainID }
+
+// APIKey is the key requests must send as the Basic auth user name.
+func (s *Site) APIKey() string { return s.cfg.APIKey }
+
+// Counts is how many records of each resource the site holds.
+func (s *Site) Counts() Counts { return s.cfg.Counts }
+
+// SetFaults replaces the fault probabilities for subsequent requests.
+// Invalid probabilities (outside 0..1, or summing past 1) are clamped away:
+// they are ignored in order after the sum reaches 1.
+func (s *Site) SetFaults(f Faults) {
+	s.ctl.Lock()
+	s.faults = f
+	s.ctl.Unlock()
+}
+
+// SetLatency replaces the delay added before every response.
+func (s *Site) SetLatency(d time.Duration) {
+	s.ctl.Lock()
+	s.latency = d
+	s.ctl.Unlock()
+}
+
+// Requests returns a copy of the request log, in arrival order.
+func (s *Site) Requests() []Request {
+	s.ctl.Lock()
+	defer s.ctl.Unlock()
+	return append([]Request(nil), s.log...)
+}
+
+// ResetRequests empties the request log.
+func (s *Site) ResetRequests() {
+	s.ctl.Lock()
+	s.log = nil
+	s.ctl.Unlock()
+}
+
+// Keys lists every record of resource (one of the resource constants) in
+// its current state, ordered by created_at then id. It returns nil for an
+// unknown resource.
+func (s *Site) Keys(resource string) []Key {
+	k, ok := kindByName(resource)
+	if !ok {
+		return nil
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t := s.tables[k]
+	out := make([]Key, 0, t.n)
+	for _, i := range t.byCreated {
+		key := Key{ID: t.id(int(i)), Sort: unix(t.updated[i]), Created: unix(t.created[i])}
+		if k == kTransaction {
+			if c := t.collected[i]; c != noTime {
+				ct := unix(c)
+				key.Replication = &ct
+			}
+		} else {
+			u := unix(t.updated[i])
+			key.Replication = &u
+		}
+		out = append(out, key)
+	}
+	return out
+}
+
+// BillingInfoKeys lists one Key per account that has billing info: ID is the
+// account id, Replication the billing info's updated_at, Sort the account's
+// updated_at and Created the billing info's created_at.
+func (s *Site) BillingInfoKeys() []Key {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t := s.tables[kAccount]
+	var out []Key
+	for _, i := range t.byCreated {
+		if t.billUpdated[i] == noTime {
+			continue
+		}
+		u := unix(t.billUpdated[i])
+		out = append(out, Key{ID: t.id(int(i)), Sort: unix(t.updated[i]), Created: unix(t.billCreated[i]), Replication: &u})
+	}
+	return out
+}
+
+// Record returns the current JSON of one record of resource by id.
+func (s *Site) Record(resource, id string) (json.RawMessage, bool) {
+	k, ok := kindByName(resource)
+	if !ok {
+		return nil, false
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t := s.tables[k]
+	i, ok := t.index(id)
+	if !ok {
+		return nil, false
+	}
+	return json.RawMessage(s.appendRecord(nil, k, i)), true
+}
+
+// BillingInfo returns the current JSON of an account's billing info, or
+// false when the account does not exist or has none.
+func (s *Site) BillingInfo(accountID string) (json.RawMessage, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	t := s.tables[kAccount]
+	i, ok := t.index(accountID)
+	if !ok || t.billUpdated[i] == noTime {
+		return nil, false
+	}
+	return json.RawMessage(s.appendBillingInfo(nil, i)), true
+}
