@@ -57,9 +57,14 @@ func selectStreams(o options, log *slog.Logger) ([]streams.Selected, error) {
 				skipped = append(skipped, st.Name+" (not selected in "+path+")")
 				continue
 			}
-			// Our schema is the truth; the user's catalog contributes its
-			// selection metadata.
-			entry.Metadata = ue.Metadata
+			// Our schema and inclusion rules are the truth; the user's
+			// catalog contributes only its selection choices, so it cannot
+			// deselect a key property or the replication key.
+			for _, md := range ue.Metadata {
+				if v, ok := md.Metadata[singer.Selected]; ok {
+					entry.Metadata.Set(md.Breadcrumb, singer.Selected, v)
+				}
+			}
 			entry.Selected = ue.Selected
 		}
 		sel, err := entry.Selection()
@@ -110,7 +115,7 @@ func checkCatalog(path string, cat *singer.Catalog) error {
 		}
 		keys := []struct{ where, value string }{{"replication_key", e.ReplicationKey}}
 		if md := e.Metadata.Root(); md != nil {
-			if rk, ok := md["replication-key"].(string); ok {
+			if rk, ok := md[singer.ReplicationKey].(string); ok {
 				keys = append(keys, struct{ where, value string }{"metadata[[]].replication-key", rk})
 			}
 		}
@@ -119,8 +124,8 @@ func checkCatalog(path string, cat *singer.Catalog) error {
 				return fmt.Errorf("%s: streams[%d].%s: %q is not a replication key of %s (valid: %s)", path, i, k.where, k.value, st.Name, st.ReplicationKey)
 			}
 		}
-		for _, method := range []string{e.ReplicationMethod, stringOf(e.Metadata.Root(), "replication-method")} {
-			if method != "" && method != "INCREMENTAL" {
+		for _, method := range []string{e.ReplicationMethod, stringOf(e.Metadata.Root(), singer.ReplicationMethod)} {
+			if method != "" && method != singer.ReplicationIncremental {
 				return fmt.Errorf("%s: streams[%d]: replication method %q is not supported for %s (only INCREMENTAL)", path, i, method, st.Name)
 			}
 		}
