@@ -650,7 +650,9 @@ func TestBadRecordsStopTheStream(t *testing.T) {
 		fn   func([]json.RawMessage)
 		want string
 	}{
-		{"missing primary key", func(r []json.RawMessage) { r[2] = json.RawMessage(`{"object":"plan","updated_at":"2020-01-01T00:00:00Z"}`) },
+		{"missing primary key", func(r []json.RawMessage) {
+			r[2] = json.RawMessage(`{"object":"plan","updated_at":"2020-01-01T00:00:00Z"}`)
+		},
 			`plans: record 2 of its page: missing primary key "id"`},
 		{"unparsable replication key", func(r []json.RawMessage) { r[1] = json.RawMessage(`{"id":"abc","updated_at":"yesterday"}`) },
 			`plans: record "abc": updated_at "yesterday" is not an RFC 3339 timestamp`},
