@@ -112,3 +112,5 @@ func pageAll(t *testing.T, srv *Server, path string) ([]recordHead, int) {
 		path = *env.Next
 	}
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

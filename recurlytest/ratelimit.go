@@ -74,10 +74,9 @@ func (w *rateWindow) advance(now time.Time) {
 		return
 	}
 	if w.bgUntil.IsZero() || now.Sub(w.bgUntil) > time.Duration(w.bucket)*time.Duration(w.n) {
-		// Start (or restart after a long gap) with a full window of
-		// background load already spent.
-		from := now.Add(-time.Duration(w.bucket) * time.Duration(w.n))
-		w.bgUntil = from
+		// Start (or restart after a long gap) as if the load had been
+		// running for the whole window: from the oldest bucket in it.
+		w.bgUntil = time.Unix(0, (w.index(now)-int64(w.n)+1)*w.bucket)
 	}
 	for w.bgUntil.Before(now) {
 		idx := w.index(w.bgUntil)

@@ -1,0 +1,178 @@
+package recurlytest
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+)
+
+// rawGet sends one authenticated GET on a fresh connection (so the
+// transport never retries it) and reports the status, or the transport or
+// body error.
+func rawGet(t *testing.T, srv *Server, path string) (int, http.Header, []byte, error) {
+	t.Helper()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	req, _ := http.NewRequest("GET", srv.URL+path, nil)
+	req.SetBasicAuth(srv.Site.APIKey(), "")
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b, err
+}
+
+func TestFaultsAppearAtTheirProbability(t *testing.T) {
+	const n = 600
+	f := Faults{Status500: 0.1, Status502: 0.1, Status503: 0.1, Status429: 0.1, ConnReset: 0.1, Truncate: 0.1, RetryAfter: 2500 * time.Millisecond}
+	srv := newTestServer(t, Config{Seed: 21, Counts: smallCounts, RateLimit: 1 << 30, Faults: f})
+	seen := map[string]int{}
+	for i := range n {
+		status, h, body, err := rawGet(t, srv, "/sites/subdomain-demo/accounts?limit=3")
+		log := srv.Site.Requests()
+		entry := log[len(log)-1]
+		if len(log) != i+1 {
+			t.Fatalf("log has %d entries after %d requests", len(log), i+1)
+		}
+		seen[entry.Fault]++
+		switch entry.Fault {
+		case "reset":
+			if err == nil || entry.Status != 0 {
+				t.Fatalf("reset: client got %d %v, log status %d", status, err, entry.Status)
+			}
+		case "truncate":
+			if err == nil || !errors.Is(err, io.ErrUnexpectedEOF) || json.Valid(body) || entry.Status != 200 {
+				t.Fatalf("truncate: status %d err %v valid json %v", status, err, json.Valid(body))
+			}
+		case "500", "502", "503", "429":
+			if err != nil || http.StatusText(status) == "" || entry.Status != status || itoa(status) != entry.Fault {
+				t.Fatalf("fault %s: got %d %v", entry.Fault, status, err)
+			}
+			var e errEnvelope
+			if json.Unmarshal(body, &e) != nil || e.Error.Type == "" {
+				t.Fatalf("fault %s body %s", entry.Fault, body)
+			}
+			if status == 429 && h.Get("Retry-After") != "3" {
+				t.Fatalf("fault 429 Retry-After %q, want 3", h.Get("Retry-After"))
+			}
+		case "":
+			if err != nil || status != 200 || !json.Valid(body) {
+				t.Fatalf("no fault: %d %v", status, err)
+			}
+		default:
+			t.Fatalf("unexpected fault %q", entry.Fault)
+		}
+	}
+	for _, name := range []string{"500", "502", "503", "429", "reset", "truncate"} {
+		// Expect 60 each; binomial sd ~7.3, so 30..95 is far outside chance.
+		if seen[name] < 30 || seen[name] > 95 {
+			t.Errorf("fault %s seen %d times in %d requests, want about 60", name, seen[name], n)
+		}
+	}
+	if seen[""] < 180 || seen[""] > 300 {
+		t.Errorf("%d requests without fault, want about 240", seen[""])
+	}
+}
+
+func TestFaultSequenceIsReproducible(t *testing.T) {
+	f := Faults{Status500: 0.2, Status503: 0.2, Status429: 0.2}
+	run := func(seed int64) []string {
+		srv := newTestServer(t, Config{Seed: seed, Counts: smallCounts, Faults: f})
+		for range 40 {
+			rawGet(t, srv, "/sites/subdomain-demo/plans?limit=1")
+		}
+		var out []string
+		for _, r := range srv.Site.Requests() {
+			out = append(out, r.Fault)
+		}
+		return out
+	}
+	a, b, c := run(5), run(5), run(6)
+	if !slices.Equal(a, b) {
+		t.Fatalf("same seed, different faults:\n%v\n%v", a, b)
+	}
+	if slices.Equal(a, c) {
+		t.Fatalf("different seeds gave the same 40 faults: %v", a)
+	}
+}
+
+func TestDownAndSetFaults(t *testing.T) {
+	srv := newTestServer(t, Config{Seed: 1, Counts: smallCounts})
+	srv.Site.SetFaults(Faults{Down: true})
+	for _, auth := range []bool{true, false} {
+		req, _ := http.NewRequest("GET", srv.URL+"/sites/subdomain-demo/accounts", nil)
+		if auth {
+			req.SetBasicAuth("sim-key", "")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 503 {
+			t.Fatalf("down: status %d", resp.StatusCode)
+		}
+	}
+	srv.Site.SetFaults(Faults{})
+	if status, _, _, err := rawGet(t, srv, "/sites/subdomain-demo/accounts"); status != 200 || err != nil {
+		t.Fatalf("after recovery: %d %v", status, err)
+	}
+	log := srv.Site.Requests()
+	if len(log) != 3 || log[0].Fault != "down" || log[1].Fault != "down" || log[2].Fault != "" || log[0].Status != 503 || log[2].Status != 200 {
+		t.Fatalf("log %+v", log)
+	}
+}
+
+func TestRequestLog(t *testing.T) {
+	clock := &fakeClock{t: t0}
+	srv := newTestServer(t, Config{Seed: 1, Counts: smallCounts, Now: clock.Now, Latency: 20 * time.Millisecond})
+	do(t, srv, "GET", "/sites/subdomain-demo/accounts?limit=2&order=asc", nil)
+	clock.Set(t0.Add(time.Second))
+	srv.Site.SetLatency(0)
+	do(t, srv, "HEAD", "/sites/subdomain-demo/nothing", nil)
+	got := srv.Site.Requests()
+	want := []Request{
+		{Method: "GET", Path: "/sites/subdomain-demo/accounts", RawQuery: "limit=2&order=asc", Status: 200, At: t0},
+		{Method: "HEAD", Path: "/sites/subdomain-demo/nothing", Status: 404, At: t0.Add(time.Second)},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("log %+v", got)
+	}
+	for i := range want {
+		g := got[i]
+		g.Duration = 0
+		if g != want[i] {
+			t.Fatalf("entry %d = %+v, want %+v", i, g, want[i])
+		}
+	}
+	if got[0].Duration < 20*time.Millisecond {
+		t.Fatalf("latency not applied: %v", got[0].Duration)
+	}
+	srv.Site.ResetRequests()
+	if len(srv.Site.Requests()) != 0 {
+		t.Fatal("ResetRequests left entries")
+	}
+}
+
+func TestInvalidConfig(t *testing.T) {
+	tests := []Config{
+		{Faults: Faults{Status500: 1.5}},
+		{Faults: Faults{Status500: 0.6, Status503: 0.6}},
+		{RateLimit: -1},
+		{RateWindow: time.Second, RateBuckets: 5},
+		{Start: t0, End: t0},
+		{SiteID: "a/b"},
+	}
+	for i, cfg := range tests {
+		if _, err := NewSite(cfg); err == nil {
+			t.Errorf("config %d accepted: %+v", i, cfg)
+		}
+	}
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
