@@ -74,6 +74,8 @@ type Syncer struct {
 	Out     Output
 	State   *state.Tracker
 	Options Options
+
+	wroteAny atomic.Bool // any message written this run
 }
 
 // listing is one site-level list read for one or more streams.
@@ -86,10 +88,12 @@ type listing struct {
 	posKey     int      // index in keys of the source's updated_at, -1 if unused
 	idKey      int      // index in keys of "id", -1 if unused
 
-	mu        sync.Mutex // guards windows[].done, members' per-window maxima
-	remaining int        // windows not yet finished
-	startedAt time.Time
-	startOnce sync.Once
+	mu         sync.Mutex // guards windows[].done, members' per-window maxima
+	remaining  int        // windows not yet finished
+	startedAt  time.Time
+	startOnce  sync.Once
+	schemaOnce sync.Once // SCHEMA messages go out when the first page is answered
+	schemaErr  error
 }
 
 type window struct {
@@ -118,8 +122,9 @@ func (s *Syncer) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// Run syncs the selected streams: SCHEMA for each, then RECORDs and STATE
-// as pages arrive, and a final STATE. It returns per-stream results (also on
+// Run syncs the selected streams: each stream's SCHEMA once its listing's
+// first page is answered, then RECORDs and a STATE after every page, and a
+// final STATE. It returns per-stream results (also on
 // error, for the streams that ran) and the first error that stopped the run.
 func (s *Syncer) Run(ctx context.Context, selected []Selected) ([]Result, error) {
 	log := s.logger()
@@ -131,13 +136,6 @@ func (s *Syncer) Run(ctx context.Context, selected []Selected) ([]Result, error)
 	end := signpost
 	if !s.Options.EndDate.IsZero() && s.Options.EndDate.Before(end) {
 		end = s.Options.EndDate.UTC()
-	}
-
-	for _, sel := range selected {
-		st := sel.Stream
-		if err := s.Out.WriteSchema(st.Name, sel.Schema, st.KeyProperties(), []string{st.ReplicationKey}); err != nil {
-			return nil, err
-		}
 	}
 
 	listings := s.plan(selected, end)
@@ -189,7 +187,12 @@ func (s *Syncer) Run(ctx context.Context, selected []Selected) ([]Result, error)
 	stopMetrics()
 
 	s.State.SetCurrentlySyncing("")
-	stateErr := s.Out.WriteState(s.State.Snapshot())
+	// The final STATE, unless nothing at all was written: a run refused by
+	// the API on its first request leaves stdout empty.
+	var stateErr error
+	if s.wroteAny.Load() {
+		stateErr = s.Out.WriteState(s.State.Snapshot())
+	}
 
 	var results []Result
 	for _, l := range listings {
@@ -367,6 +370,19 @@ func streamNames(l *listing) string {
 // writePage emits one page's records for every member stream, then moves
 // the bookmarks over what was written and emits STATE.
 func (s *Syncer) writePage(ctx context.Context, l *listing, w *window, page *client.Page) error {
+	l.schemaOnce.Do(func() {
+		s.wroteAny.Store(true)
+		for _, m := range l.members {
+			st := m.sel.Stream
+			if err := s.Out.WriteSchema(st.Name, m.sel.Schema, st.KeyProperties(), []string{st.ReplicationKey}); err != nil {
+				l.schemaErr = err
+				return
+			}
+		}
+	})
+	if l.schemaErr != nil {
+		return l.schemaErr
+	}
 	extracted := time.Now().UTC()
 	fields := make([][]byte, len(l.keys))
 	sub := make([][]byte, 2)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/url"
 	"slices"
@@ -669,3 +670,18 @@ func TestBadRecordsStopTheStream(t *testing.T) {
 }
 
 var _ io.Writer = (*bytes.Buffer)(nil)
+
+func TestRefusedFirstRequestWritesNothing(t *testing.T) {
+	srv := newSite(t, recurlytest.Config{Seed: 37})
+	api, err := client.New("wrong-key", srv.Site.SiteID(), client.WithBaseURL(srv.URL), client.WithRetries(1, time.Millisecond, time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runSync(t, context.Background(), srv, everything(t), runOpts{api: api})
+	if !errors.Is(err, client.ErrUnauthorized) {
+		t.Fatalf("err = %v, want unauthorized", err)
+	}
+	if len(out.lines) != 0 {
+		t.Fatalf("%d messages written for a refused run, want none", len(out.lines))
+	}
+}
