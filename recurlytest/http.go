@@ -84,12 +84,14 @@ func badParam(param, msg string) response {
 func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	began := time.Now()
 	rec := Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, At: s.now()}
-	defer func() {
+	// The entry is logged before the response goes out, so whoever has
+	// seen a response also finds it in the log.
+	logged := func() {
 		rec.Duration = time.Since(began)
 		s.ctl.Lock()
 		s.log = append(s.log, rec)
 		s.ctl.Unlock()
-	}()
+	}
 
 	s.ctl.Lock()
 	latency := s.latency
@@ -118,15 +120,18 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch fault {
 	case faultReset:
 		rec.Status = 0
+		logged()
 		abort(w, nil)
 		return
 	case faultTruncate:
 		if resp.status == http.StatusOK && len(resp.body) > 1 && r.Method == http.MethodGet {
+			logged()
 			abort(w, rawResponse(h, resp.body, len(resp.body)/2))
 			return
 		}
 		rec.Fault = ""
 	}
+	logged()
 	h.Set("Content-Length", strconv.Itoa(len(resp.body)))
 	w.WriteHeader(resp.status)
 	if r.Method != http.MethodHead {

@@ -122,8 +122,8 @@ type Request struct {
 	Method, Path, RawQuery string
 	Status                 int // 0 when the connection was reset without a response
 	At                     time.Time
-	Duration               time.Duration
-	Fault                  string // "" (none), "500", "502", "503", "429", "reset", "truncate" or "down"
+	Duration               time.Duration // from arrival until the response was ready to send (latency included)
+	Fault                  string        // "" (none), "500", "502", "503", "429", "reset", "truncate" or "down"
 }
 
 // Key is the truth about one record, for tests comparing what a tap emitted
