@@ -4,74 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+
+	"github.com/tap-recurly/tap-recurly/internal/jsonscan"
 )
 
-// A minimal scanner over JSON that is already known to be valid (callers
-// check with json.Valid first). It walks objects member by member and hands
-// out sub-slices of the input, so values keep their exact bytes: numbers
-// are never re-typed and strings never re-escaped.
-
-// skipSpace returns the index of the first byte at or after i that is not
-// JSON white space.
-func skipSpace(d []byte, i int) int {
-	for i < len(d) {
-		switch d[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// skipString returns the index just after the string starting at d[i]=='"'.
-func skipString(d []byte, i int) int {
-	for i++; i < len(d); i++ {
-		switch d[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return len(d)
-}
-
-// skipValue returns the index just after the value starting at d[i].
-func skipValue(d []byte, i int) int {
-	switch d[i] {
-	case '"':
-		return skipString(d, i)
-	case '{', '[':
-		depth := 0
-		for i < len(d) {
-			switch d[i] {
-			case '"':
-				i = skipString(d, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return len(d)
-	default: // number, true, false, null
-		for i < len(d) {
-			switch d[i] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return i
-			}
-			i++
-		}
-		return i
-	}
-}
+// Objects are walked with internal/jsonscan, which hands out sub-slices of
+// the input, so values keep their exact bytes: numbers are never re-typed
+// and strings never re-escaped.
 
 // member is one name/value pair of a JSON object, as slices of the input.
 type member struct {
@@ -84,24 +23,13 @@ type member struct {
 // space around it allowed), in input order, duplicates included. It
 // returns nil if obj is not an object.
 func objectMembers(obj []byte) []member {
-	i := skipSpace(obj, 0)
-	if i >= len(obj) || obj[i] != '{' {
-		return nil
-	}
 	var out []member
-	i = skipSpace(obj, i+1)
-	for i < len(obj) && obj[i] == '"' {
-		end := skipString(obj, i)
-		m := member{rawKey: obj[i:end], key: decodeKey(obj[i:end])}
-		i = skipSpace(obj, end)
-		i = skipSpace(obj, i+1) // ':'
-		vend := skipValue(obj, i)
-		m.value = obj[i:vend]
-		out = append(out, m)
-		i = skipSpace(obj, vend)
-		if i < len(obj) && obj[i] == ',' {
-			i = skipSpace(obj, i+1)
-		}
+	err := jsonscan.EachMember(obj, func(rawKey, value []byte) bool {
+		out = append(out, member{rawKey: rawKey, key: decodeKey(rawKey), value: value})
+		return true
+	})
+	if err != nil && out == nil {
+		return nil
 	}
 	return out
 }

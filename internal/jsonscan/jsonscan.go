@@ -16,11 +16,27 @@ var ErrNotObject = errors.New("jsonscan: not a JSON object")
 // Fields stores in out[i] the raw bytes of the value of top-level key
 // keys[i] of the object obj, or nil when the key is absent. len(out) must be
 // len(keys). Keys are compared with their raw (still escaped) text, which is
-// exact for the plain ASCII names Recurly uses.
+// exact for the plain ASCII names Recurly uses. The first of duplicate keys
+// wins.
 func Fields(obj []byte, keys []string, out [][]byte) error {
 	for i := range out {
 		out[i] = nil
 	}
+	return EachMember(obj, func(rawKey, value []byte) bool {
+		name := rawKey[1 : len(rawKey)-1]
+		for k, key := range keys {
+			if out[k] == nil && string(name) == key {
+				out[k] = value
+			}
+		}
+		return true
+	})
+}
+
+// EachMember calls fn with each member of the object obj, in input order
+// and duplicates included: rawKey is the quoted key as in the input, value
+// the exact bytes of its value. fn returns false to stop early.
+func EachMember(obj []byte, fn func(rawKey, value []byte) bool) error {
 	i := skipSpace(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
 		return ErrNotObject
@@ -37,7 +53,7 @@ func Fields(obj []byte, keys []string, out [][]byte) error {
 		if err != nil {
 			return err
 		}
-		name := obj[i+1 : end-1]
+		rawKey := obj[i:end]
 		i = skipSpace(obj, end)
 		if i >= len(obj) || obj[i] != ':' {
 			return fmt.Errorf("jsonscan: expected ':' at offset %d", i)
@@ -47,10 +63,8 @@ func Fields(obj []byte, keys []string, out [][]byte) error {
 		if err != nil {
 			return err
 		}
-		for k, key := range keys {
-			if out[k] == nil && string(name) == key {
-				out[k] = obj[i:vEnd]
-			}
+		if !fn(rawKey, obj[i:vEnd]) {
+			return nil
 		}
 		i = skipSpace(obj, vEnd)
 		if i >= len(obj) {
