@@ -29,6 +29,7 @@ import (
 	"strings"
 
 	"github.com/tap-recurly/tap-recurly/internal/openapi"
+	"github.com/tap-recurly/tap-recurly/streams"
 )
 
 // Stream maps one Singer stream to the API object whose spec component
@@ -40,20 +41,15 @@ type Stream struct {
 	ReplicationKey string // the bookmark field (nullable like any other field)
 }
 
-// Streams returns the nine streams in name order. The slice is new on every
+// Streams returns the nine streams of streams.All (the one stream table) in
+// name order. The slice is new on every
 // call, so callers may modify it.
 func Streams() []Stream {
-	return []Stream{
-		{"accounts", "Account", "id", "updated_at"},
-		{"adjustments", "LineItem", "id", "updated_at"},
-		{"billing_info", "BillingInfo", "account_id", "updated_at"},
-		{"coupons", "Coupon", "id", "updated_at"},
-		{"invoices", "Invoice", "id", "updated_at"},
-		{"plans", "Plan", "id", "updated_at"},
-		{"plans_add_ons", "AddOn", "id", "updated_at"},
-		{"subscriptions", "Subscription", "id", "updated_at"},
-		{"transactions", "Transaction", "id", "collected_at"},
+	var out []Stream
+	for _, st := range streams.All() {
+		out = append(out, Stream{st.Name, st.Object, st.KeyProperty, st.ReplicationKey})
 	}
+	return out
 }
 
 // stringAlternatives lists, per component, the top-level fields that may
