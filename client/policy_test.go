@@ -83,7 +83,9 @@ func TestBackoffPolicyJitters(t *testing.T) {
 func TestRetryPolicy(t *testing.T) {
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
-	status := func(s int) *http.Response { return &http.Response{StatusCode: s, Status: strconv.Itoa(s), Header: http.Header{}} }
+	status := func(s int) *http.Response {
+		return &http.Response{StatusCode: s, Status: strconv.Itoa(s), Header: http.Header{}}
+	}
 	urlErr := func(err error) error { return &url.Error{Op: "Get", URL: "http://x/y", Err: err} }
 	tests := []struct {
 		name    string
