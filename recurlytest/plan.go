@@ -545,9 +545,7 @@ type gen struct {
 	acct    int
 	created int64
 	updated int64
-	inArray bool
-	arrBase uint64
-	elem    int
+	arr     arrCtx
 }
 
 func (s *Site) newGen(k kind, i int) gen {
@@ -595,10 +593,48 @@ func (g *gen) billingObject(dst []byte, n *node, objS uint64) []byte {
 
 const rfc3339Z = "2006-01-02T15:04:05Z"
 
+// appendTime appends sec as a quoted "2006-01-02T15:04:05Z" (UTC, no
+// fraction), the way Recurly sends timestamps.
 func appendTime(dst []byte, sec int64) []byte {
-	dst = append(dst, '"')
-	dst = time.Unix(sec, 0).UTC().AppendFormat(dst, rfc3339Z)
-	return append(dst, '"')
+	days, rem := sec/86400, sec%86400
+	if rem < 0 {
+		days, rem = days-1, rem+86400
+	}
+	y, m, d := civil(days)
+	if y < 0 || y > 9999 {
+		return append(append(append(dst, '"'), time.Unix(sec, 0).UTC().Format(rfc3339Z)...), '"')
+	}
+	h, mi, s := rem/3600, rem%3600/60, rem%60
+	return append(dst, '"',
+		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+m/10), byte('0'+m%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':',
+		byte('0'+s/10), byte('0'+s%10), 'Z', '"')
+}
+
+// civil converts days since 1970-01-01 to a proleptic Gregorian date
+// (Howard Hinnant's civil_from_days).
+func civil(z int64) (y, m, d int64) {
+	z += 719468
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	y = yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d = doy - (153*mp+2)/5 + 1
+	if mp < 10 {
+		m = mp + 3
+	} else {
+		m = mp - 9
+	}
+	if m <= 2 {
+		y++
+	}
+	return y, m, d
 }
 
 // pickRef chooses the related record of a reference node; ok is false for
@@ -652,18 +688,18 @@ func (g *gen) value(dst []byte, n *node, objS, objV uint64) []byte {
 		if (r>>20)%100 >= n.emptyPct {
 			count = 1 + r%n.maxItems
 		}
-		saveIn, saveBase, saveElem := g.inArray, g.arrBase, g.elem
-		g.inArray, g.arrBase = true, mix(cs^0xa11)
+		saved := g.arr
+		g.arr = arrCtx{in: true, base: mix(cs ^ 0xa11)}
 		dst = append(dst, '[')
 		for e := range count {
 			if e > 0 {
 				dst = append(dst, ',')
 			}
-			g.elem = int(e)
+			g.arr.elem = int(e)
 			es, ev := mix(cs+e*0x9E3779B97F4A7C15), mix(cv+e*0x9E3779B97F4A7C15)
 			dst = g.value(dst, n.item, es, ev)
 		}
-		g.inArray, g.arrBase, g.elem = saveIn, saveBase, saveElem
+		g.arr = saved
 		return append(dst, ']')
 	case nkString:
 		if (r>>30)%100 < n.emptyPct {
@@ -671,7 +707,7 @@ func (g *gen) value(dst []byte, n *node, objS, objV uint64) []byte {
 		}
 		dst = append(dst, '"')
 		start := len(dst)
-		dst = n.str(g, r, objS, dst)
+		dst = n.str(g.arr, r, objS, dst)
 		if n.maxLen > 0 && len(dst)-start > n.maxLen {
 			dst = dst[:start+n.maxLen]
 		}

@@ -2,7 +2,6 @@ package recurlytest
 
 import (
 	"strconv"
-	"strings"
 )
 
 // Word lists for realistic values. None contains a quote, a backslash or a
@@ -46,9 +45,17 @@ var (
 	responseCodes = []string{"00", "05", "51", "54", "N7", "1000", "2000"}
 )
 
+// arrCtx locates a value inside the innermost enclosing array, so elements
+// can differ systematically (distinct currencies, custom field names).
+type arrCtx struct {
+	in   bool
+	base uint64
+	elem int
+}
+
 // strGen appends the content of a string value (without quotes). st is the
 // node's own state; objS the enclosing object's stable state.
-type strGen func(g *gen, st, objS uint64, dst []byte) []byte
+type strGen func(a arrCtx, st, objS uint64, dst []byte) []byte
 
 func pick(list []string, r uint64) string { return list[r%uint64(len(list))] }
 
@@ -94,17 +101,37 @@ func person(objS uint64) (first, last string, n uint64) {
 
 func appendEmailLocal(dst []byte, objS uint64) []byte {
 	first, last, n := person(objS)
-	dst = append(dst, strings.ToLower(first)...)
+	dst = appendLower(dst, first)
 	dst = append(dst, '.')
-	for _, c := range []byte(strings.ToLower(last)) {
-		if c != ' ' {
-			dst = append(dst, c)
-		}
-	}
+	dst = appendLower(dst, last)
 	if n%3 == 0 {
 		dst = strconv.AppendUint(dst, n, 10)
 	}
 	return dst
+}
+
+// appendLower appends s in lower case without spaces (ASCII only).
+func appendLower(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ' ':
+			continue
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// appendTitle appends an ASCII word with its first letter upper-cased.
+func appendTitle(dst []byte, w string) []byte {
+	c := w[0]
+	if c >= 'a' && c <= 'z' {
+		c -= 'a' - 'A'
+	}
+	return append(append(dst, c), w[1:]...)
 }
 
 // stringGenFor returns the generator for a string field by its name and the
@@ -112,41 +139,41 @@ func appendEmailLocal(dst []byte, objS uint64) []byte {
 func stringGenFor(name, owner string) strGen {
 	switch name {
 	case "uuid", "hosted_login_token":
-		return func(_ *gen, st, _ uint64, dst []byte) []byte { return appendHex(dst, st, 32) }
+		return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendHex(dst, st, 32) }
 	case "id":
-		return func(_ *gen, st, _ uint64, dst []byte) []byte { return appendRandomID(dst, st, 13) }
+		return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendRandomID(dst, st, 13) }
 	case "email", "cc_emails":
-		return func(_ *gen, st, objS uint64, dst []byte) []byte {
+		return func(_ arrCtx, st, objS uint64, dst []byte) []byte {
 			dst = appendEmailLocal(dst, objS)
 			dst = append(dst, '@')
 			return append(dst, pick(domains, objS>>20)...)
 		}
 	case "username":
-		return func(_ *gen, st, objS uint64, dst []byte) []byte { return appendEmailLocal(dst, objS) }
+		return func(_ arrCtx, st, objS uint64, dst []byte) []byte { return appendEmailLocal(dst, objS) }
 	case "first_name":
-		return func(_ *gen, _, objS uint64, dst []byte) []byte { f, _, _ := person(objS); return append(dst, f...) }
+		return func(_ arrCtx, _, objS uint64, dst []byte) []byte { f, _, _ := person(objS); return append(dst, f...) }
 	case "last_name":
-		return func(_ *gen, _, objS uint64, dst []byte) []byte { _, l, _ := person(objS); return append(dst, l...) }
+		return func(_ arrCtx, _, objS uint64, dst []byte) []byte { _, l, _ := person(objS); return append(dst, l...) }
 	case "name_on_account":
-		return func(_ *gen, _, objS uint64, dst []byte) []byte {
+		return func(_ arrCtx, _, objS uint64, dst []byte) []byte {
 			f, l, _ := person(objS)
 			return append(append(append(dst, f...), ' '), l...)
 		}
 	case "company":
-		return func(_ *gen, _, objS uint64, dst []byte) []byte {
+		return func(_ arrCtx, _, objS uint64, dst []byte) []byte {
 			return append(dst, pick(companies, mix(objS^0xc0))...)
 		}
 	case "nickname":
 		return listGen(nicknames)
 	case "phone":
-		return func(_ *gen, st, _ uint64, dst []byte) []byte {
+		return func(_ arrCtx, st, _ uint64, dst []byte) []byte {
 			dst = append(dst, "+1 "...)
 			dst = appendDigits(dst, st, 3)
 			dst = append(dst, "-555-"...)
 			return appendDigits(dst, st>>20, 4)
 		}
 	case "street1":
-		return func(_ *gen, st, _ uint64, dst []byte) []byte {
+		return func(_ arrCtx, st, _ uint64, dst []byte) []byte {
 			dst = strconv.AppendUint(dst, 1+st%9899, 10)
 			return append(append(dst, ' '), pick(streets, st>>16)...)
 		}
@@ -157,13 +184,13 @@ func stringGenFor(name, owner string) strGen {
 	case "region":
 		return listGen(regions)
 	case "postal_code":
-		return func(_ *gen, st, _ uint64, dst []byte) []byte { return appendDigits(dst, st, 5) }
+		return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendDigits(dst, st, 5) }
 	case "country", "ip_address_country":
 		return listGen(countries)
 	case "currency":
-		return func(g *gen, st, _ uint64, dst []byte) []byte {
-			if g.inArray {
-				return append(dst, currencies[(g.arrBase+uint64(g.elem))%uint64(len(currencies))]...)
+		return func(a arrCtx, st, _ uint64, dst []byte) []byte {
+			if a.in {
+				return append(dst, currencies[(a.base+uint64(a.elem))%uint64(len(currencies))]...)
 			}
 			if st%4 != 0 {
 				return append(dst, "USD"...)
@@ -171,29 +198,29 @@ func stringGenFor(name, owner string) strGen {
 			return append(dst, pick(currencies, st>>8)...)
 		}
 	case "vat_number":
-		return func(_ *gen, st, _ uint64, dst []byte) []byte {
+		return func(_ arrCtx, st, _ uint64, dst []byte) []byte {
 			dst = append(dst, pick([]string{"GB", "DE", "FR", "NL", "IE"}, st)...)
 			return appendDigits(dst, st>>8, 9)
 		}
 	case "exemption_certificate":
-		return func(_ *gen, st, _ uint64, dst []byte) []byte { return appendDigits(append(dst, "EX-"...), st, 8) }
+		return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendDigits(append(dst, "EX-"...), st, 8) }
 	case "po_number":
-		return func(_ *gen, st, _ uint64, dst []byte) []byte { return appendDigits(append(dst, "PO-"...), st, 6) }
+		return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendDigits(append(dst, "PO-"...), st, 6) }
 	case "number", "invoice_number":
-		return func(_ *gen, st, _ uint64, dst []byte) []byte { return strconv.AppendUint(dst, 1000+st%900000, 10) }
+		return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return strconv.AppendUint(dst, 1000+st%900000, 10) }
 	case "accounting_code", "setup_fee_accounting_code", "product_code":
-		return func(_ *gen, st, _ uint64, dst []byte) []byte {
+		return func(_ arrCtx, st, _ uint64, dst []byte) []byte {
 			return appendDigits(append(append(dst, pick(words, st)...), '-'), st>>8, 4)
 		}
 	case "code", "plan_code", "add_on_code":
-		return func(_ *gen, st, _ uint64, dst []byte) []byte {
+		return func(_ arrCtx, st, _ uint64, dst []byte) []byte {
 			dst = append(append(dst, pick(words, st)...), '-')
 			return appendRandomID(dst, st>>8, 6)
 		}
 	case "tax_code":
 		return listGen(taxCodes)
 	case "success_url", "cancel_url":
-		return func(_ *gen, st, _ uint64, dst []byte) []byte {
+		return func(_ arrCtx, st, _ uint64, dst []byte) []byte {
 			dst = append(dst, "https://"...)
 			dst = append(dst, pick(domains, st)...)
 			if name == "success_url" {
@@ -202,7 +229,7 @@ func stringGenFor(name, owner string) strGen {
 			return append(dst, "/pricing"...)
 		}
 	case "ip", "ip_address_v4":
-		return func(_ *gen, st, _ uint64, dst []byte) []byte {
+		return func(_ arrCtx, st, _ uint64, dst []byte) []byte {
 			for j := range 4 {
 				if j > 0 {
 					dst = append(dst, '.')
@@ -216,27 +243,31 @@ func stringGenFor(name, owner string) strGen {
 	case "status_code":
 		return listGen(statusCodes)
 	case "gateway_reference", "billing_agreement_id":
-		return func(_ *gen, st, _ uint64, dst []byte) []byte {
+		return func(_ arrCtx, st, _ uint64, dst []byte) []byte {
 			if name == "billing_agreement_id" {
 				dst = append(dst, "B-"...)
 			}
 			return appendRandomID(dst, st, 17)
 		}
 	case "gateway_approval_code":
-		return func(_ *gen, st, _ uint64, dst []byte) []byte { return appendRandomID(dst, st, 6) }
+		return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendRandomID(dst, st, 6) }
 	case "gateway_response_code":
 		return listGen(responseCodes)
 	case "first_six":
-		return func(_ *gen, st, _ uint64, dst []byte) []byte { return appendDigits(dst, st, 6) }
+		return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendDigits(dst, st, 6) }
 	case "last_four":
-		return func(_ *gen, st, _ uint64, dst []byte) []byte { return appendDigits(dst, st, 4) }
+		return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendDigits(dst, st, 4) }
 	case "routing_number":
-		return func(_ *gen, st, _ uint64, dst []byte) []byte { return appendDigits(dst, st, 9) }
+		return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendDigits(dst, st, 9) }
 	case "routing_number_bank":
 		return listGen(banks)
 	case "unique_code_template":
-		return func(_ *gen, st, _ uint64, dst []byte) []byte {
-			return append(append(append(dst, '\''), strings.ToUpper(pick(words, st))...), "'99999"...)
+		return func(_ arrCtx, st, _ uint64, dst []byte) []byte {
+			dst = append(dst, '\'')
+			for _, c := range []byte(pick(words, st)) {
+				dst = append(dst, c-('a'-'A'))
+			}
+			return append(dst, "'99999"...)
 		}
 	case "expiration_reason":
 		return listGen(expReasons)
@@ -244,13 +275,13 @@ func stringGenFor(name, owner string) strGen {
 		return listGen([]string{"self", "self", "self", "parent"})
 	case "value":
 		if owner == "CustomField" {
-			return func(g *gen, st, _ uint64, dst []byte) []byte { return append(dst, pick(customValues, st)...) }
+			return func(a arrCtx, st, _ uint64, dst []byte) []byte { return append(dst, pick(customValues, st)...) }
 		}
 	}
 	switch {
 	case name == "name" && owner == "CustomField":
-		return func(g *gen, st, _ uint64, dst []byte) []byte {
-			return append(dst, customFields[(g.arrBase+uint64(g.elem))%uint64(len(customFields))]...)
+		return func(a arrCtx, st, _ uint64, dst []byte) []byte {
+			return append(dst, customFields[(a.base+uint64(a.elem))%uint64(len(customFields))]...)
 		}
 	case name == "type" && owner == "TaxInfo":
 		return listGen(taxTypes)
@@ -259,24 +290,20 @@ func stringGenFor(name, owner string) strGen {
 	case name == "name" && owner == "payment_gateway":
 		return listGen(gatewayNames)
 	case name == "name" || name == "plans_names":
-		return func(_ *gen, st, _ uint64, dst []byte) []byte {
-			w := pick(words, st)
-			dst = append(dst, strings.ToUpper(w[:1])...)
-			dst = append(dst, w[1:]...)
+		return func(_ arrCtx, st, _ uint64, dst []byte) []byte {
+			dst = appendTitle(dst, pick(words, st))
 			dst = append(dst, ' ')
-			w = pick(words, st>>16)
-			dst = append(dst, strings.ToUpper(w[:1])...)
-			return append(dst, w[1:]...)
+			return appendTitle(dst, pick(words, st>>16))
 		}
 	case name == "ip_address_country" || name == "country" && owner == "updated_by":
 		return listGen(countries)
 	}
 	// Free text: descriptions, notes, messages.
-	return func(_ *gen, st, _ uint64, dst []byte) []byte { return append(dst, pick(phrases, st)...) }
+	return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return append(dst, pick(phrases, st)...) }
 }
 
 func listGen(list []string) strGen {
-	return func(_ *gen, st, _ uint64, dst []byte) []byte { return append(dst, pick(list, st)...) }
+	return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return append(dst, pick(list, st)...) }
 }
 
 // intRange is the range of an integer field by name.
