@@ -133,7 +133,9 @@ type RequestInfo struct {
 	Err      error         // transport, timeout or body error of this attempt; nil otherwise
 }
 
-// Stats counts a Client's traffic since New. Every attempt is counted, retries included.
+// Stats counts a Client's traffic since New. Every attempt is counted, retries included. (net/http itself
+// may resend a GET once when a reused keep-alive connection closes before any answer; such a resend is
+// invisible to the client and not counted, though the site sees it.)
 type Stats struct {
 	Requests    int64         // attempts sent
 	Retries     int64         // attempts that were retried

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"slices"
 	"sort"
@@ -263,7 +264,8 @@ func TestE2EQuota(t *testing.T) {
 		t.Run(fmt.Sprintf("quota %d%%", pct), func(t *testing.T) {
 			t.Parallel()
 			srv := startSite(t, recurlytest.Config{Counts: recurlytest.DefaultCounts(), RateLimit: limit, RateWindow: window, RateBuckets: 1})
-			c := newClient(t, srv, client.WithQuotaLimit(pct))
+			var logs logBuffer
+			c := newClient(t, srv, client.WithQuotaLimit(pct), client.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 			budget := limit * pct / 100
 			// About two and a half windows' worth of budget, from 6 goroutines sharing the client.
 			const workers = 6
@@ -316,6 +318,66 @@ func TestE2EQuota(t *testing.T) {
 			if st := c.Stats(); st.Requests != int64(total) || st.Retries != 0 || st.QuotaWaits == 0 {
 				t.Errorf("stats = %+v", st)
 			}
+			// Waiting out the rest of a window (over a second when the budget is small) is logged with why.
+			if pct == 10 {
+				waits := logs.lines("waiting for the rate-limit window to reset")
+				if len(waits) == 0 || !strings.Contains(waits[0], fmt.Sprintf("budget=%d", budget)) || !strings.Contains(waits[0], "wait=") {
+					t.Errorf("quota wait log lines = %q", waits)
+				}
+			}
 		})
 	}
+}
+
+// TestE2EQuotaSlidingWindowWithBackgroundLoad runs against a window that slides in buckets while other
+// integrations spend the same quota: the client must finish without a single 429, waiting again when a
+// reset passes and the older buckets still hold the usage.
+func TestE2EQuotaSlidingWindowWithBackgroundLoad(t *testing.T) {
+	srv := startSite(t, recurlytest.Config{Counts: smallCounts, RateLimit: 60, RateWindow: 3 * time.Second,
+		RateBuckets: 3, BackgroundLoad: 3})
+	c := newClient(t, srv, client.WithQuotaLimit(50))
+	var wg sync.WaitGroup
+	for _, res := range []string{recurlytest.Accounts, recurlytest.Transactions, recurlytest.LineItems} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got := pageAll(t, c, res, client.ListParams{Limit: 5})
+			if len(got) != len(srv.Site.Keys(res)) {
+				t.Errorf("%s: paged %d of %d", res, len(got), len(srv.Site.Keys(res)))
+			}
+		}()
+	}
+	wg.Wait()
+	for _, r := range srv.Site.Requests() {
+		if r.Status == 429 {
+			t.Fatalf("site answered 429 at %s", r.At)
+		}
+	}
+	if st := c.Stats(); st.QuotaWaits == 0 || st.Retries != 0 {
+		t.Fatalf("stats = %+v", st)
+	}
+}
+
+// logBuffer is a concurrency-safe log sink.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) lines(substr string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, line := range strings.Split(l.b.String(), "\n") {
+		if strings.Contains(line, substr) {
+			out = append(out, line)
+		}
+	}
+	return out
 }

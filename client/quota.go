@@ -107,6 +107,11 @@ const (
 // seen for the current window) plus attempts in flight plus attempts whose response had no headers and that
 // no later response can have counted. An attempt is sent only when usage+1 <= B; otherwise it waits for
 // X-RateLimit-Reset. Below the budget, a rate.Limiter (burst 1) spreads B-usage over the time to the reset.
+//
+// Before the first answer, and once a reset has passed without fresher headers, attempts go one at a time:
+// the first one's answer tells the new usage. If the site slides its window in buckets, that probe can find
+// the usage still at the budget (older buckets still count) and the client waits for the next reset; each
+// such probe is the one request this design can send past the budget.
 type quotaTransport struct {
 	base    http.RoundTripper
 	percent int
