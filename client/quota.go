@@ -335,7 +335,7 @@ func (t *quotaTransport) observe(seq uint64, resp *http.Response) {
 		if resp != nil && !t.warned {
 			t.warned = true
 			t.log.LogAttrs(context.Background(), slog.LevelWarn,
-				"quota: response without usable rate-limit headers; counting it conservatively, one request at a time at 1 per second until headers arrive",
+				"quota: response without usable rate-limit headers; counting it as used, and sending one request at a time at 1 per second while no headers are known (logged once)",
 				slog.Int("status", resp.StatusCode), slog.String("problem", err.Error()))
 		}
 		return
