@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -160,6 +162,31 @@ func (t *table) index(id string) (int, bool) {
 	}
 	return t.indexOfKey(k)
 }
+
+// lookup resolves a path id: the record id, or the prefixed forms
+// code-<code> (accounts, plans, coupons, add-ons) and number-<number>
+// (invoices).
+func (t *table) lookup(pathID string) (int, bool) {
+	switch {
+	case strings.HasPrefix(pathID, "code-") && (t.kind == kAccount || t.kind == kPlan || t.kind == kCoupon || t.kind == kAddOn):
+		code := pathID[len("code-"):]
+		dash := strings.LastIndexByte(code, '-')
+		if dash < 0 {
+			return 0, false
+		}
+		return t.index(string(idPrefix[t.kind]) + code[dash+1:])
+	case strings.HasPrefix(pathID, "number-") && t.kind == kInvoice:
+		n, err := strconv.Atoi(pathID[len("number-"):])
+		if err != nil || n < invoiceNumberBase || n-invoiceNumberBase >= t.n {
+			return 0, false
+		}
+		return n - invoiceNumberBase, true
+	}
+	return t.index(pathID)
+}
+
+// invoiceNumberBase is the number of the first invoice.
+const invoiceNumberBase = 100000
 
 func (t *table) billingID(dst []byte, i int) []byte {
 	return appendKeyID(dst, billingPrefix, t.key(i))

@@ -269,7 +269,7 @@ func (s *Site) route(r *http.Request) response {
 		}
 	case 2:
 		if k, ok := kindByName(parts[0]); ok {
-			i, ok := s.tables[k].index(parts[1])
+			i, ok := s.tables[k].lookup(parts[1])
 			if !ok {
 				return notFound(k, parts[1])
 			}
@@ -278,7 +278,7 @@ func (s *Site) route(r *http.Request) response {
 	case 3:
 		switch {
 		case parts[0] == Accounts && parts[2] == "billing_info":
-			i, ok := s.tables[kAccount].index(parts[1])
+			i, ok := s.tables[kAccount].lookup(parts[1])
 			if !ok {
 				return notFound(kAccount, parts[1])
 			}
@@ -291,14 +291,14 @@ func (s *Site) route(r *http.Request) response {
 			if !ok || (ck != kLineItem && ck != kInvoice && ck != kSubscription && ck != kTransaction) {
 				break
 			}
-			a, ok := s.tables[kAccount].index(parts[1])
+			a, ok := s.tables[kAccount].lookup(parts[1])
 			if !ok {
 				return notFound(kAccount, parts[1])
 			}
 			t := s.tables[ck]
 			return s.list(r, ck, func(i int) bool { return s.parent(t, i, kAccount) == a })
 		case parts[0] == Plans && parts[2] == AddOns:
-			p, ok := s.tables[kPlan].index(parts[1])
+			p, ok := s.tables[kPlan].lookup(parts[1])
 			if !ok {
 				return notFound(kPlan, parts[1])
 			}

@@ -293,3 +293,42 @@ func inTrialNow(m map[string]any) bool {
 	tb, err2 := time.Parse(time.RFC3339, b)
 	return err1 == nil && err2 == nil && ta.Before(time.Now()) && tb.After(time.Now())
 }
+
+func TestSingleFetchByIDAndPrefixedForms(t *testing.T) {
+	srv := newTestServer(t, Config{Seed: 9, Counts: smallCounts})
+	field := func(res, id, f string) string {
+		raw, _ := srv.Site.Record(res, id)
+		var m map[string]any
+		json.Unmarshal(raw, &m)
+		s, _ := m[f].(string)
+		return s
+	}
+	acct := srv.Site.Keys(Accounts)[5].ID
+	plan := srv.Site.Keys(Plans)[2].ID
+	inv := srv.Site.Keys(Invoices)[7].ID
+	tests := []struct{ path, wantID string }{
+		{"/accounts/" + acct, acct},
+		{"/accounts/code-" + field(Accounts, acct, "code"), acct},
+		{"/plans/code-" + field(Plans, plan, "code"), plan},
+		{"/invoices/number-" + field(Invoices, inv, "number"), inv},
+		{"/line_items/" + srv.Site.Keys(LineItems)[0].ID, srv.Site.Keys(LineItems)[0].ID},
+		{"/add_ons/" + srv.Site.Keys(AddOns)[0].ID, srv.Site.Keys(AddOns)[0].ID},
+		{"/accounts/code-nope", ""},
+		{"/invoices/number-1", ""},
+		{"/plans/" + acct, ""},
+	}
+	for _, tt := range tests {
+		res := do(t, srv, "GET", "/sites/subdomain-demo"+tt.path, nil)
+		var h recordHead
+		json.Unmarshal(res.body, &h)
+		if tt.wantID == "" {
+			if res.status != 404 {
+				t.Errorf("%s: %d, want 404", tt.path, res.status)
+			}
+			continue
+		}
+		if res.status != 200 || h.ID != tt.wantID {
+			t.Errorf("%s: %d id %q, want %s", tt.path, res.status, h.ID, tt.wantID)
+		}
+	}
+}

@@ -764,11 +764,11 @@ func (g *gen) value(dst []byte, n *node, objS, objV uint64) []byte {
 		dst = append(dst, '"')
 		dst = append(dst, pick(words, g.t.stable(g.i))...)
 		dst = append(dst, '-')
-		dst = append(dst, g.t.appendID(idb[:0], g.i)[5:]...)
+		dst = append(dst, g.t.appendID(idb[:0], g.i)[1:]...) // unique, and invertible for code- lookups
 		return append(dst, '"')
 	case nkInvoiceNumber:
 		dst = append(dst, '"')
-		dst = strconv.AppendInt(dst, int64(100000+g.i), 10)
+		dst = strconv.AppendInt(dst, int64(invoiceNumberBase+g.i), 10)
 		return append(dst, '"')
 	case nkBilling:
 		if g.k != kAccount || g.t.billUpdated[g.i] == noTime {

@@ -1,19 +1,55 @@
 // Package recurlytest is a simulated Recurly site that speaks the
-// v2018-08-09 ("Partner API") wire contract over HTTP: site-scoped lists of
-// accounts, line items, coupons, invoices, plans, add-ons, subscriptions and
-// transactions with keyset pagination, an account's billing info, Basic
-// auth, the Accept version check, Recurly's error envelope, a sliding-window
-// rate limit with its X-RateLimit-* headers, injected faults and live
-// mutation of records.
+// v2018-08-09 ("Partner API") wire contract over HTTP, for the tap's tests,
+// benchmarks and demo. It is product code; cmd/recurly-sim serves it on a
+// loopback port.
 //
-// Records are generated deterministically from a seed by walking the spec's
-// own component schemas (package internal/openapi), so every field of every
-// object is present. Only compact index data is kept per record (times and a
-// version counter); JSON is rendered on demand, so a site of a million
-// records fits in a few tens of megabytes.
+// # Endpoints
 //
-// It is product code: the tap's tests, benchmarks and demo all run against
-// it, and cmd/recurly-sim serves it on a loopback port.
+// GET and HEAD on /sites/{site_id}/R for R in accounts, line_items,
+// coupons, invoices, plans, add_ons, subscriptions and transactions;
+// /sites/{site_id}/accounts/{account_id}/{line_items,invoices,subscriptions,transactions};
+// /sites/{site_id}/plans/{plan_id}/add_ons; single objects at
+// /sites/{site_id}/R/{id} (also code-<code> for accounts, plans, coupons and
+// add-ons, number-<number> for invoices) and
+// /sites/{site_id}/accounts/{account_id}/billing_info (404 when the account
+// has none). site_id is the configured id (default subdomain-demo) or the
+// plain id from Site.PlainSiteID.
+//
+// Lists take limit (1..200, default 20), order (asc|desc, default desc),
+// sort (created_at|updated_at, default created_at), begin_time and end_time
+// (inclusive, on the sort field; a value without a zone is UTC), ids (up to
+// 200, alone) and each list's filters (state, type, subscriber, past_due,
+// original, success). Anything else is a 400 "Invalid or unpermitted
+// parameter". Pages come in the envelope
+// {"object":"list","has_more":...,"next":...,"data":[...]}, where next is
+// the same path with an opaque keyset cursor on (sort value, id) followed by
+// limit, order, sort and the other parameters; it is null on the last page.
+// HEAD answers the count in Recurly-Total-Records.
+//
+// # Order of checks
+//
+// Each request is, in order: delayed by the latency; answered 503 when the
+// site is down; answered 401 without Basic auth carrying the API key as user
+// name and an empty password; answered 405 unless GET or HEAD; answered 429
+// (type rate_limited) when the window is used up, without counting; counted;
+// given the drawn fault, if any (so fault answers do count); answered 406
+// for an Accept naming another API version; routed. Every response carries
+// Recurly-Version, Content-Type, X-Request-Id and X-RateLimit-Limit,
+// -Remaining and -Reset, and is appended to the request log before it is
+// sent.
+//
+// # Records
+//
+// Records are generated deterministically from the seed by walking the
+// spec's component schemas (package internal/openapi), so every field is
+// present; values are chosen by field name, format and enum, and nullable
+// fields are sometimes null. Only compact index data is kept per record
+// (timestamps and a version counter; ids are a bijection of the index) and
+// JSON is rendered on demand, so a site of a million records takes about
+// 35 MB. Transactions carry no updated_at in JSON (unless
+// Config.TransactionUpdatedAt); sort=updated_at uses a hidden one, at least
+// collected_at. Site.Touch and Site.StartMutator update records while they
+// are being paged.
 package recurlytest
 
 import (
