@@ -174,7 +174,7 @@ func (s *Site) gate(r *http.Request, h http.Header) (response, string) {
 	}
 	if !s.rate.take(now) {
 		setRate()
-		return errorBody(http.StatusTooManyRequests, "rate_limited", "You have made too many API requests in the last 5 minutes. Future API requests will be allowed after the time in the X-RateLimit-Reset header."), ""
+		return errorBody(http.StatusTooManyRequests, "rate_limited", "You have made too many API requests in the current rate-limit window. Requests will be allowed again as the window slides; see the X-RateLimit-Reset header."), ""
 	}
 	setRate()
 	fault := s.faults.draw(s.faultRNG.Float64())
@@ -273,7 +273,7 @@ func (s *Site) route(r *http.Request) response {
 			if !ok {
 				return notFound(k, parts[1])
 			}
-			return s.single(r, s.appendRecord(nil, k, i))
+			return s.single(s.appendRecord(nil, k, i))
 		}
 	case 3:
 		switch {
@@ -285,7 +285,7 @@ func (s *Site) route(r *http.Request) response {
 			if s.tables[kAccount].billUpdated[i] == noTime {
 				return errorBody(http.StatusNotFound, "not_found", "Account has no billing information, or incorrect site or account ID", errParam{param: "account_id"})
 			}
-			return s.single(r, s.appendBillingInfo(nil, i))
+			return s.single(s.appendBillingInfo(nil, i))
 		case parts[0] == Accounts:
 			ck, ok := kindByName(parts[2])
 			if !ok || (ck != kLineItem && ck != kInvoice && ck != kSubscription && ck != kTransaction) {
@@ -316,7 +316,7 @@ func notFound(k kind, id string) response {
 
 // single answers a single-object endpoint. It tolerates (ignores) list
 // query parameters, as the real billing_info endpoint does.
-func (s *Site) single(r *http.Request, body []byte) response {
+func (s *Site) single(body []byte) response {
 	return response{status: http.StatusOK, body: body}
 }
 

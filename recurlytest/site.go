@@ -114,10 +114,10 @@ func ScaledCounts(total int) Counts {
 	return Counts{sc(d.Accounts), sc(d.LineItems), sc(d.Coupons), sc(d.Invoices), sc(d.Plans), sc(d.AddOns), sc(d.Subscriptions), sc(d.Transactions)}
 }
 
-// Faults are per-request probabilities of simulated failures. Exactly one
-// fault (or none) is drawn per request, from an RNG seeded by Config.Seed, so
-// the same configuration gives the same fault sequence for the same request
-// order. The zero value injects nothing.
+// Faults are per-request probabilities of simulated failures. At most one
+// fault is drawn for each authenticated request within the rate limit, from
+// an RNG seeded by Config.Seed, so the same configuration gives the same
+// fault sequence for the same request order. The zero value injects nothing.
 type Faults struct {
 	Status500, Status502, Status503, Status429 float64       // probability per request of answering that status (429 carries Retry-After)
 	ConnReset                                  float64       // probability of closing the connection without a response
@@ -285,9 +285,9 @@ func (s *Site) APIKey() string { return s.cfg.APIKey }
 // Counts is how many records of each resource the site holds.
 func (s *Site) Counts() Counts { return s.cfg.Counts }
 
-// SetFaults replaces the fault probabilities for subsequent requests.
-// Invalid probabilities (outside 0..1, or summing past 1) are clamped away:
-// they are ignored in order after the sum reaches 1.
+// SetFaults replaces the faults for subsequent requests. Unlike NewSite it
+// does not validate: probabilities are consumed in field order, so a sum
+// past 1 starves the later kinds.
 func (s *Site) SetFaults(f Faults) {
 	s.ctl.Lock()
 	s.faults = f
