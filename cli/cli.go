@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tap-recurly/tap-recurly/client"
 	"github.com/tap-recurly/tap-recurly/config"
 	"github.com/tap-recurly/tap-recurly/internal/logging"
 )
@@ -44,7 +45,15 @@ func (e inputError) Unwrap() error { return e.err }
 // signalError is a run stopped by a signal.
 type signalError struct{ sig os.Signal }
 
-func (e signalError) Error() string { return fmt.Sprintf("stopped by %s", e.sig) }
+func (e signalError) Error() string {
+	switch e.sig {
+	case syscall.SIGTERM:
+		return "stopped by SIGTERM"
+	case syscall.SIGINT:
+		return "stopped by SIGINT"
+	}
+	return fmt.Sprintf("stopped by signal %s", e.sig)
+}
 
 type options struct {
 	configPath, statePath, catalogPath, propertiesPath string
@@ -57,6 +66,9 @@ type env struct {
 	stdout, stderr io.Writer
 	now            func() time.Time
 	signals        <-chan os.Signal // nil: none
+	// clientOptions are applied after the config's, for tests only (for
+	// example shorter retry waits); Main leaves it empty.
+	clientOptions []client.Option
 }
 
 // Main runs the command with args and returns the process exit code. It

@@ -169,13 +169,13 @@ func loadState(path string) (*state.State, error) {
 }
 
 // newClient builds the API client for cfg, reporting each request as a
-// singer http_request_duration metric.
-func newClient(cfg *config.Config, log *slog.Logger) (*client.Client, error) {
+// singer http_request_duration metric. extra options apply last.
+func newClient(cfg *config.Config, log *slog.Logger, extra ...client.Option) (*client.Client, error) {
 	ua := "tap-recurly/" + Version
 	if cfg.UserAgent != "" {
 		ua += " " + cfg.UserAgent
 	}
-	return client.New(cfg.APIKey.Reveal(), cfg.SiteID(),
+	return client.New(cfg.APIKey.Reveal(), cfg.SiteID(), append([]client.Option{
 		client.WithBaseURL(cfg.BaseURL),
 		client.WithUserAgent(ua),
 		client.WithQuotaLimit(cfg.QuotaLimit),
@@ -189,19 +189,21 @@ func newClient(cfg *config.Config, log *slog.Logger) (*client.Client, error) {
 			log.Info(singer.FormatMetric("timer", "http_request_duration", ri.Duration.Seconds(),
 				map[string]any{"endpoint": ri.Endpoint, "http_status_code": ri.Status, "status": status}))
 		}),
-	)
+	}, extra...)...)
 }
 
 func runSync(ctx context.Context, o options, cfg *config.Config, e env, log *slog.Logger) error {
-	selected, err := selectStreams(o, log)
-	if err != nil {
-		return err
-	}
+	// The state is read before the catalog so that every bad input file is
+	// refused before anything is logged.
 	initial, err := loadState(o.statePath)
 	if err != nil {
 		return err
 	}
-	api, err := newClient(cfg, log)
+	selected, err := selectStreams(o, log)
+	if err != nil {
+		return err
+	}
+	api, err := newClient(cfg, log, e.clientOptions...)
 	if err != nil {
 		return err
 	}
