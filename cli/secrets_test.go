@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/tap-recurly/tap-recurly/recurlytest"
@@ -34,6 +35,14 @@ func TestSecretsNeverLeak(t *testing.T) {
 		w.Write([]byte(b.String()))
 	}))
 	defer echo.Close()
+	// A redirect to another host: the key must not follow it there.
+	var elsewhere atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) }))
+	defer other.Close()
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.RequestURI(), http.StatusFound)
+	}))
+	defer redirect.Close()
 
 	conf := func(edit func(m map[string]any)) map[string]any {
 		m := siteConfig(srv, "")
@@ -49,12 +58,15 @@ func TestSecretsNeverLeak(t *testing.T) {
 		code   int
 		want   string // an error line that must be printed ("" for none); {dir} is the config's folder
 		bug    string // where the fix belongs, when this case is known to fail
+		isTest bool   // a --test run (no records)
+		// wantPart must be in the one error line, when want is not given.
+		wantPart string
 	}{
 		{name: "sync at debug level", config: conf(nil), args: []string{"--log-level", "debug"}, code: ExitOK},
 		{name: "sync at debug level, JSON logs", config: conf(nil), args: []string{"--log-level", "debug", "--log-format", "json"}, code: ExitOK},
 		{name: "wrong key at debug level", config: conf(func(m map[string]any) { m["api_key"] = wrongAPIKey }), args: []string{"--log-level", "debug"}, code: ExitFailure},
 		{name: "connection test with a wrong key", config: conf(func(m map[string]any) { m["api_key"] = wrongAPIKey }), args: []string{"--test", "--log-level", "debug"}, code: ExitFailure},
-		{name: "connection test", config: conf(nil), args: []string{"--test"}, code: ExitOK},
+		{name: "connection test", config: conf(nil), args: []string{"--test"}, code: ExitOK, isTest: true},
 		{name: "key under a misspelt name", config: conf(func(m map[string]any) { m["apikey"] = m["api_key"]; delete(m, "api_key") }), code: ExitBadInput,
 			want: "{dir}/config.json: api_key: required"},
 		{name: "config cut off after the key", config: `{"api_key": "` + testAPIKey + `", "subdomain": "demo", "start_date": `, code: ExitBadInput,
@@ -64,6 +76,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		{name: "error page echoing the Authorization header", config: conf(func(m map[string]any) { m["base_url"] = echo.URL; m["max_workers"] = 1 }), code: ExitFailure,
 			bug: "client/errors.go:204 checkResponse puts excerpt(body) of a non-envelope error body into ErrorResponse.Message unredacted; " +
 				"it must blank the API key and its Basic credential (and their base64) before the message reaches an error"},
+		{name: "redirect to another host", config: conf(func(m map[string]any) { m["base_url"] = redirect.URL; m["max_workers"] = 1 }), code: ExitFailure, wantPart: ": unexpected status 302 found: "},
 		{name: "plain http to a non-loopback host", config: conf(func(m map[string]any) { m["base_url"] = "http://api.example.com" }), code: ExitBadInput,
 			want: `{dir}/config.json: base_url: plain http is refused for non-loopback host "api.example.com" (the API key would travel unencrypted); use https`},
 		{name: "plain http to a private address", config: conf(func(m map[string]any) { m["base_url"] = "http://10.1.2.3:8080/" }), code: ExitBadInput,
@@ -71,7 +84,6 @@ func TestSecretsNeverLeak(t *testing.T) {
 		{name: "credentials in base_url", config: conf(func(m map[string]any) { m["base_url"] = "https://" + testAPIKey + ":@partner-api.recurly.com" }), code: ExitBadInput,
 			want: "{dir}/config.json: base_url: must not contain credentials"},
 	}
-	before := len(srv.Site.Requests())
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -79,6 +91,12 @@ func TestSecretsNeverLeak(t *testing.T) {
 			r := runInProcess(t, "secrets: "+tt.name, env{clientOptions: fastRetries}, args...)
 			if r.code != tt.code {
 				t.Errorf("exit %d, want %d; %q", r.code, tt.code, r.errorLines())
+			}
+			if tt.code == ExitOK && !tt.isTest && !strings.Contains(string(r.stdout), `"type":"RECORD"`) {
+				t.Error("no RECORD: the key was not in use")
+			}
+			if lines := r.errorLines(); tt.wantPart != "" && (len(lines) != 1 || !strings.Contains(lines[0], tt.wantPart)) {
+				t.Errorf("error lines %q, want one containing %q", lines, tt.wantPart)
 			}
 			if tt.want != "" {
 				want := "tap-recurly: " + strings.ReplaceAll(tt.want, "{dir}", dir)
@@ -94,8 +112,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 			}
 		})
 	}
-	if len(srv.Site.Requests()) == before {
-		t.Fatal("no case reached the site: the key was never in use")
+	if n := elsewhere.Load(); n != 0 {
+		t.Errorf("a redirect was followed to another host (%d requests)", n)
 	}
 
 	// The scan finds what it looks for.
