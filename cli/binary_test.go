@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -30,7 +31,11 @@ func tapBinary(t testing.TB) string {
 	binOnce.Do(func() {
 		goTool, err := exec.LookPath("go")
 		if err != nil {
-			goTool = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+			root := os.Getenv("GOROOT")
+			if root == "" {
+				root = runtime.GOROOT() // the toolchain that built this test
+			}
+			goTool = filepath.Join(root, "bin", "go")
 		}
 		binDir, binErr = os.MkdirTemp("", "tap-recurly-bin-")
 		if binErr != nil {
