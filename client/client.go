@@ -317,7 +317,7 @@ func (c *Client) do(ctx context.Context, u *url.URL, decode func([]byte) error) 
 	r := &Response{Response: resp, Duration: cl.lastDuration}
 	r.Rate, _ = ParseRate(resp.Header, time.Now())
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := checkResponse(resp, cl.method, cl.path, c.siteID)
+		e := checkResponse(resp, cl.method, cl.path, c.siteID, c.apiKey, strings.TrimPrefix(c.auth, "Basic "))
 		if resp.StatusCode == http.StatusTooManyRequests {
 			return r, nil, &RateLimitError{Rate: r.Rate, Attempts: cl.attempts, Err: e}
 		}

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,7 +61,7 @@ func (e *ErrorResponse) Error() string {
 	case s == http.StatusForbidden:
 		fmt.Fprintf(&b, "the API key lacks permission for %s (403 forbidden)", p)
 	case s == http.StatusNotFound && e.siteLevel():
-		fmt.Fprintf(&b, "no site named %s (404 not found); check the site setting (a site ID or subdomain-<subdomain>)", e.SiteID)
+		fmt.Fprintf(&b, "no site named %s (404 not found); check the subdomain setting (for mysite.recurly.com it is mysite)", e.SiteID)
 	case s == http.StatusNotFound:
 		fmt.Fprintf(&b, "resource %s not found (404)", p)
 	case s == http.StatusNotAcceptable:
@@ -186,10 +187,18 @@ const maxErrorBody = 64 << 10
 
 // checkResponse builds the *ErrorResponse for a non-2xx response, reading a bounded part of its body and
 // closing it.
-func checkResponse(resp *http.Response, method, path, siteID string) *ErrorResponse {
+//
+// secrets are blanked out of everything taken from the body: a proxy or a
+// misbehaving server may echo the request's credentials back.
+func checkResponse(resp *http.Response, method, path, siteID string, secrets ...string) *ErrorResponse {
 	e := &ErrorResponse{StatusCode: resp.StatusCode, Method: method, Path: path, SiteID: siteID}
 	body, _ := readAll(resp.Body, maxErrorBody)
 	drain(resp.Body, maxErrorBody)
+	for _, s := range secrets {
+		if s != "" {
+			body = bytes.ReplaceAll(body, []byte(s), []byte("[redacted]"))
+		}
+	}
 	var env struct {
 		Error *struct {
 			Type    string       `json:"type"`

@@ -218,7 +218,7 @@ func (t *quotaTransport) acquire(ctx context.Context, req *http.Request) (uint64
 				admit = true
 			} else {
 				until = t.windowEnd
-				if until != t.loggedPause && until.Sub(now) > logWaitOver {
+				if until != t.loggedPause { // once per window, however short the wait
 					t.loggedPause = until
 					t.log.LogAttrs(ctx, slog.LevelInfo, "quota: budget used up; waiting for the rate-limit window to reset",
 						slog.Duration("wait", until.Sub(now).Round(time.Millisecond)),
