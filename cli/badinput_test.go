@@ -161,7 +161,7 @@ func TestBadInput(t *testing.T) {
 		{name: "API 403", config: good(func(m map[string]any) { m["base_url"] = forbidden.URL }), code: ExitFailure,
 			want: "accounts+billing_info: " + firstRequest + ": the API key lacks permission for /sites/subdomain-demo/accounts (403 forbidden): forbidden: This API key is not permitted to access this resource."},
 		{name: "API 404: no such site", config: good(func(m map[string]any) { m["subdomain"] = "no-such-site" }), code: ExitFailure,
-			want: "accounts+billing_info: " + strings.Replace(firstRequest, "subdomain-demo", "subdomain-no-such-site", 1) + ": no site named subdomain-no-such-site (404 not found); check the site setting (a site ID or subdomain-<subdomain>): not_found: Couldn't find Site with id = subdomain-no-such-site [site_id]"},
+			want: "accounts+billing_info: " + strings.Replace(firstRequest, "subdomain-demo", "subdomain-no-such-site", 1) + ": no site named subdomain-no-such-site (404 not found); check the subdomain setting (for mysite.recurly.com it is mysite): not_found: Couldn't find Site with id = subdomain-no-such-site [site_id]"},
 		{name: "API 406", config: good(func(m map[string]any) { m["base_url"] = versionGone.URL }), code: ExitFailure,
 			want: "accounts+billing_info: " + firstRequest + ": the API does not accept the requested API version v2018-08-09 or Accept header (406 not acceptable): invalid_api_version: That accept header isn't in the format we use to specify an API version. Try one of these instead:"},
 	}
