@@ -59,6 +59,7 @@ type options struct {
 	configPath, statePath, catalogPath, propertiesPath string
 	discover, about, test, version                     bool
 	format, logLevel, logFormat                        string
+	logLevelSource                                     string // "--log-level" or "LOG_LEVEL", for errors
 }
 
 // env is what a run needs from its process: streams and the clock.
@@ -93,6 +94,10 @@ func run(args []string, e env) int {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.logLevelSource = "--log-level"
+			if !cmd.Flags().Changed("log-level") {
+				o.logLevelSource = "LOG_LEVEL"
+			}
 			return execute(cmd.Context(), o, e)
 		},
 	}
@@ -136,8 +141,14 @@ func run(args []string, e env) int {
 		}
 		return ExitSIGINT
 	}
+	report := func(line string) { fmt.Fprintf(e.stderr, "tap-recurly: %s\n", line) }
+	if o.logFormat == logging.FormatJSON {
+		// Keep every stderr line JSON, the last one included.
+		jl := slog.New(slog.NewJSONHandler(e.stderr, nil))
+		report = func(line string) { jl.Error("tap-recurly: " + line) }
+	}
 	for _, line := range strings.Split(err.Error(), "\n") {
-		fmt.Fprintf(e.stderr, "tap-recurly: %s\n", line)
+		report(line)
 	}
 	var in inputError
 	var probs *config.Problems
@@ -150,7 +161,7 @@ func run(args []string, e env) int {
 func execute(ctx context.Context, o options, e env) error {
 	level, err := logging.ParseLevel(o.logLevel)
 	if err != nil {
-		return inputError{fmt.Errorf("--log-level: %w", err)}
+		return inputError{fmt.Errorf("%s: %w", o.logLevelSource, err)}
 	}
 	log, err := logging.New(e.stderr, level, o.logFormat)
 	if err != nil {

@@ -92,6 +92,9 @@ func selectStreams(o options, log *slog.Logger) ([]streams.Selected, error) {
 		reason = "from " + path
 	}
 	log.Info(fmt.Sprintf("selected streams (%s): %s", reason, listOrNone(chosen)))
+	if len(chosen) == 0 {
+		log.Warn(path + ": no stream is selected, so nothing will be extracted; select streams with \"selected\": true in their metadata at breadcrumb [] (Meltano: the select setting)")
+	}
 	if len(skipped) > 0 {
 		log.Info("skipped streams: " + strings.Join(skipped, ", "))
 	}
