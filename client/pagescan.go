@@ -1,0 +1,136 @@
+package client
+
+import (
+	"bytes"
+	"encoding/json"
+	"unicode/utf8"
+
+	"github.com/tap-recurly/tap-recurly/internal/jsonscan"
+)
+
+// decodePage decodes a whole list body. Records are sub-slices of b, which must not be modified afterwards.
+// The common, well-formed page takes one strict pass (scanPage); anything scanPage declines goes through
+// decodeEnvelope, which accepts or rejects it with a precise error.
+func decodePage(b []byte) (*Page, error) {
+	if p, ok := scanPage(b); ok {
+		return p, nil
+	}
+	return decodeEnvelope(bytes.NewReader(b))
+}
+
+// scanPage reads a list envelope in one pass of jsonscan.Value, which checks every value strictly, so
+// whatever it accepts encoding/json accepts too, with the same result. It declines (ok false) rather than
+// report errors, and also on keys with escapes, which it does not decode.
+func scanPage(b []byte) (p *Page, ok bool) {
+	i := jsonscan.SkipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil, false
+	}
+	p = &Page{}
+	sawData := false
+	i = jsonscan.SkipSpace(b, i+1)
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return nil, false // includes an empty envelope, which has no data
+		}
+		end, err := jsonscan.Value(b, i)
+		if err != nil {
+			return nil, false
+		}
+		key := b[i+1 : end-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			return nil, false
+		}
+		i = jsonscan.SkipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return nil, false
+		}
+		i = jsonscan.SkipSpace(b, i+1)
+		if string(key) == "data" {
+			if sawData {
+				return nil, false
+			}
+			sawData = true
+			if i, ok = scanRecords(b, i, p); !ok {
+				return nil, false
+			}
+		} else {
+			end, err := jsonscan.Value(b, i)
+			if err != nil {
+				return nil, false
+			}
+			v := b[i:end]
+			switch string(key) {
+			case "has_more":
+				switch string(v) {
+				case "true":
+					p.HasMore = true
+				case "false", "null":
+					p.HasMore = false
+				default:
+					return nil, false
+				}
+			case "next":
+				if string(v) != "null" { // null leaves Next as it was, as decoding into *string does
+					s, ok := jsonscan.String(v)
+					if !ok || !utf8.Valid(v) { // encoding/json would replace invalid UTF-8
+						return nil, false
+					}
+					p.Next = s
+				}
+			}
+			i = end
+		}
+		i = jsonscan.SkipSpace(b, i)
+		if i >= len(b) {
+			return nil, false
+		}
+		if b[i] == '}' {
+			break
+		}
+		if b[i] != ',' {
+			return nil, false
+		}
+		i = jsonscan.SkipSpace(b, i+1)
+	}
+	if !sawData || jsonscan.SkipSpace(b, i+1) != len(b) {
+		return nil, false
+	}
+	return p, true
+}
+
+// scanRecords reads the data array (or null) starting at b[i] into p.Records and returns the offset just
+// past it. Every record must be a JSON object.
+func scanRecords(b []byte, i int, p *Page) (int, bool) {
+	if bytes.HasPrefix(b[i:], []byte("null")) {
+		return i + 4, true
+	}
+	if i >= len(b) || b[i] != '[' {
+		return 0, false
+	}
+	i = jsonscan.SkipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		if i >= len(b) || b[i] != '{' {
+			return 0, false
+		}
+		end, err := jsonscan.Value(b, i)
+		if err != nil {
+			return 0, false
+		}
+		p.Records = append(p.Records, json.RawMessage(b[i:end:end]))
+		i = jsonscan.SkipSpace(b, end)
+		if i >= len(b) {
+			return 0, false
+		}
+		if b[i] == ']' {
+			return i + 1, true
+		}
+		if b[i] != ',' {
+			return 0, false
+		}
+		i = jsonscan.SkipSpace(b, i+1)
+	}
+}

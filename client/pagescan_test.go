@@ -1,0 +1,90 @@
+package client
+
+import (
+	"bytes"
+	"testing"
+)
+
+// TestScanPageFastPath checks which pages the one-pass scan takes itself (the well-formed ones) and which it
+// leaves to decodeEnvelope, and that both agree on what the fast path returns.
+func TestScanPageFastPath(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		fast bool
+	}{
+		{"typical", `{"object":"list","has_more":true,"next":"/sites/s/accounts?cursor=a%3A1","data":[{"id":"a"},{"id":"b","n":[1,2]}]}`, true},
+		{"white space everywhere", " \n{ \"data\" : [ {\"id\" : \"a\",\n \"x\":1.50e2} , {} ] , \"has_more\" : false } \n", true},
+		{"null data and next", `{"data":null,"next":null,"has_more":null}`, true},
+		{"escaped next", `{"data":[],"next":"/n?c=\u0061"}`, true},
+		{"duplicate has_more, last wins", `{"has_more":true,"has_more":false,"data":[]}`, true},
+		{"null next keeps the earlier link", `{"next":"/a","next":null,"data":[]}`, true},
+		{"invalid UTF-8 in next declined", "{\"next\":\"\xc9\",\"data\":[]}", false},
+		{"escaped key declined", `{"d\u0061ta":[]}`, false},
+		{"no data", `{"has_more":false}`, false},
+		{"empty envelope", `{}`, false},
+		{"duplicate data", `{"data":[],"data":[]}`, false},
+		{"record not object", `{"data":[1]}`, false},
+		{"invalid number in record", `{"data":[{"n":01}]}`, false},
+		{"truncated", `{"data":[{"id":"a"},{"id":"b`, false},
+		{"trailing garbage", `{"data":[]} x`, false},
+		{"has_more a string", `{"has_more":"yes","data":[]}`, false},
+		{"next a number", `{"next":5,"data":[]}`, false},
+		{"nullish data", `{"data":nul}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, ok := scanPage([]byte(tt.in))
+			if ok != tt.fast {
+				t.Fatalf("scanPage ok = %v, want %v", ok, tt.fast)
+			}
+			want, err := decodeEnvelope(bytes.NewReader([]byte(tt.in)))
+			if !ok {
+				return
+			}
+			if err != nil {
+				t.Fatalf("scanPage accepted what decodeEnvelope rejects: %v", err)
+			}
+			if !samePage(p, want) {
+				t.Fatalf("scanPage = %+v, decodeEnvelope = %+v", p, want)
+			}
+		})
+	}
+}
+
+func samePage(a, b *Page) bool {
+	if a.HasMore != b.HasMore || a.Next != b.Next || len(a.Records) != len(b.Records) {
+		return false
+	}
+	for i := range a.Records {
+		if !bytes.Equal(a.Records[i], b.Records[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzScanPage checks that whatever the fast scan accepts, decodeEnvelope accepts with the same page.
+func FuzzScanPage(f *testing.F) {
+	for _, s := range []string{
+		`{"object":"list","has_more":true,"next":"/sites/s/accounts?cursor=a%3A1","data":[{"id":"a"},{"id":"b"}]}`,
+		`{"data":[{"id":"a","nested":{"list":[1,-2.5e3,{"x":null}]},"s":"\"\\\u00e9"}],"has_more":false,"next":null}`,
+		`{"data":null,"next":"/x","next":null}`,
+		`{"data":[{}] }`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		p, ok := scanPage(in)
+		if !ok {
+			return
+		}
+		want, err := decodeEnvelope(bytes.NewReader(in))
+		if err != nil {
+			t.Fatalf("scanPage accepted %q, decodeEnvelope says %v", in, err)
+		}
+		if !samePage(p, want) && !(len(p.Records) == 0 && len(want.Records) == 0 && p.HasMore == want.HasMore && p.Next == want.Next) {
+			t.Fatalf("scanPage = %+v, decodeEnvelope = %+v", p, want)
+		}
+	})
+}
