@@ -222,7 +222,7 @@ func (cl *call) handleResponse(resp *http.Response) error {
 	var err error
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 		var body []byte
-		body, err = readAll(resp.Body, maxBodyBytes)
+		body, err = readAllSized(resp.Body, resp.ContentLength, maxBodyBytes)
 		resp.Body.Close()
 		resp.Body = http.NoBody
 		if err == nil && cl.decode != nil {
@@ -259,8 +259,16 @@ func (cl *call) giveUp(resp *http.Response, err error, _ int) (*http.Response, e
 }
 
 // readAll reads r up to limit bytes; more is errBodyTooLarge.
-func readAll(r io.Reader, limit int64) ([]byte, error) {
-	var buf bytes.Buffer
+func readAll(r io.Reader, limit int64) ([]byte, error) { return readAllSized(r, -1, limit) }
+
+// readAllSized is readAll with the expected size (Content-Length; -1 if unknown): a body of that size is read
+// into one allocation, instead of a buffer doubled and copied as it grows (a tenth of the tap's CPU on large
+// pages, counting the garbage collector).
+func readAllSized(r io.Reader, size, limit int64) ([]byte, error) {
+	if size < 0 || size > limit {
+		size = 0
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
 	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, err
