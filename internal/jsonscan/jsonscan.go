@@ -17,19 +17,26 @@ var ErrNotObject = errors.New("jsonscan: not a JSON object")
 // keys[i] of the object obj, or nil when the key is absent. len(out) must be
 // len(keys). Keys are compared with their raw (still escaped) text, which is
 // exact for the plain ASCII names Recurly uses. The first of duplicate keys
-// wins.
+// wins. Fields stops reading as soon as every key has been found, so the
+// rest of obj is not checked: callers that need a valid object check it
+// first (the client checks every list page strictly).
 func Fields(obj []byte, keys []string, out [][]byte) error {
 	for i := range out {
 		out[i] = nil
+	}
+	missing := len(keys)
+	if missing == 0 {
+		return EachMember(obj, func([]byte, []byte) bool { return true })
 	}
 	return EachMember(obj, func(rawKey, value []byte) bool {
 		name := rawKey[1 : len(rawKey)-1]
 		for k, key := range keys {
 			if out[k] == nil && string(name) == key {
 				out[k] = value
+				missing--
 			}
 		}
-		return true
+		return missing > 0
 	})
 }
 
@@ -121,15 +128,20 @@ func skipSpace(b []byte, i int) int {
 
 // skipString returns the offset just past the string starting at b[i]=='"'.
 func skipString(b []byte, i int) (int, error) {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
+	j := i + 1
+	for {
+		j = plainRun(b, j)
+		for j < len(b) && b[j] != '"' && b[j] != '\\' {
 			j++
-		case '"':
+		}
+		if j >= len(b) {
+			return 0, fmt.Errorf("jsonscan: unterminated string at offset %d", i)
+		}
+		if b[j] == '"' {
 			return j + 1, nil
 		}
+		j += 2 // an escape: skip the escaped byte
 	}
-	return 0, fmt.Errorf("jsonscan: unterminated string at offset %d", i)
 }
 
 // skipValue returns the offset just past the value starting at b[i].
