@@ -1,0 +1,245 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tap-recurly/tap-recurly/recurlytest"
+	"github.com/tap-recurly/tap-recurly/streams"
+)
+
+// Purposes a scenario serves; each maps to one target of issue 6.
+const (
+	forRequests = "requests"
+	forCPU      = "cpu"
+	forMemory   = "memory"
+	forQuota    = "quota"
+)
+
+// scenario is one tap run against one simulated site.
+type scenario struct {
+	Name       string
+	For        []string // which targets it measures
+	Records    int      // site size, spread over the resources in DefaultCounts' proportions
+	MaxWorkers int      // the tap's max_workers (it also splits each listing into that many windows)
+	QuotaLimit int      // the tap's quota_limit, percent
+	// The site's rate limit: RateLimit requests per RateWindow, sliding in
+	// RateBuckets buckets; 0 RateLimit means effectively unlimited.
+	RateLimit   int
+	RateWindow  time.Duration
+	RateBuckets int
+	Latency     time.Duration // added by the site before every response
+}
+
+// unlimited is a rate limit that no benchmark run comes near.
+const unlimited = 1 << 30
+
+// quotaSite is Recurly's rate limit (a 5-minute window sliding by the
+// minute) scaled down by 30 in time: 100 requests per 10 s, sliding in 2 s
+// buckets, so a run spans several windows in about half a minute.
+func quotaSite(sc scenario) scenario {
+	sc.RateLimit, sc.RateWindow, sc.RateBuckets, sc.Latency = 100, 10*time.Second, 5, 150*time.Millisecond
+	return sc
+}
+
+// fullPlan is what `make bench` runs.
+func fullPlan() []scenario {
+	return []scenario{
+		{Name: "200k-min-requests", For: []string{forRequests, forCPU}, Records: 200_000, MaxWorkers: 1, QuotaLimit: 100},
+		{Name: "200k-default", For: []string{forRequests, forCPU}, Records: 200_000, MaxWorkers: 4, QuotaLimit: 100},
+		{Name: "100k-default", For: []string{forMemory}, Records: 100_000, MaxWorkers: 4, QuotaLimit: 100},
+		{Name: "1m-default", For: []string{forMemory, forCPU}, Records: 1_000_000, MaxWorkers: 4, QuotaLimit: 100},
+		// About 300 requests at 10 allowed per second, and about 90 at 3.
+		quotaSite(scenario{Name: "quota-100", For: []string{forQuota}, Records: 56_000, MaxWorkers: 4, QuotaLimit: 100}),
+		quotaSite(scenario{Name: "quota-30", For: []string{forQuota}, Records: 12_000, MaxWorkers: 4, QuotaLimit: 30}),
+	}
+}
+
+// quickPlan is a smoke run of every kind of scenario on small sites.
+func quickPlan() []scenario {
+	return []scenario{
+		{Name: "20k-min-requests", For: []string{forRequests, forCPU}, Records: 20_000, MaxWorkers: 1, QuotaLimit: 100},
+		{Name: "20k-default", For: []string{forRequests, forCPU}, Records: 20_000, MaxWorkers: 4, QuotaLimit: 100},
+		{Name: "10k-default", For: []string{forMemory}, Records: 10_000, MaxWorkers: 4, QuotaLimit: 100},
+		{Name: "50k-default", For: []string{forMemory}, Records: 50_000, MaxWorkers: 4, QuotaLimit: 100},
+		quotaSite(scenario{Name: "quota-100", For: []string{forQuota}, Records: 12_000, MaxWorkers: 4, QuotaLimit: 100}),
+		quotaSite(scenario{Name: "quota-30", For: []string{forQuota}, Records: 4_000, MaxWorkers: 4, QuotaLimit: 30}),
+	}
+}
+
+// selectRuns keeps the scenarios named in the comma-separated list names.
+func selectRuns(plan []scenario, names string) []scenario {
+	want := map[string]bool{}
+	for _, n := range strings.Split(names, ",") {
+		want[strings.TrimSpace(n)] = true
+	}
+	var out []scenario
+	for _, sc := range plan {
+		if want[sc.Name] {
+			out = append(out, sc)
+		}
+	}
+	return out
+}
+
+func (sc scenario) serves(purpose string) bool {
+	for _, p := range sc.For {
+		if p == purpose {
+			return true
+		}
+	}
+	return false
+}
+
+// allowedRate is the tap's share of the site's rate limit, in requests per
+// second: floor(limit * quota_limit / 100) per window, as the client budgets.
+func (sc scenario) allowedRate() float64 {
+	if sc.RateLimit == 0 || sc.RateWindow == 0 {
+		return 0
+	}
+	return float64(sc.RateLimit*sc.QuotaLimit/100) / sc.RateWindow.Seconds()
+}
+
+// outcome is one measured run.
+type outcome struct {
+	scenario
+	Config    string             // the tap's config.json (api_key shown as in the file: the site's fake key)
+	Command   string             // the tap's command line
+	Counts    recurlytest.Counts // what the site held
+	PerStream map[string]int     // records per stream the site holds (billing_info: accounts with billing info)
+	Expected  int64              // sum of PerStream
+	Bound     int                // the request target: sum of ceil(records/200) plus one per stream
+	Requests  int                // requests the site received
+	Statuses  map[int]int        // responses by HTTP status
+	SiteBuild time.Duration      // time to generate the site
+	Run       spawnResult
+}
+
+// CPU is the tap's user+sys CPU time.
+func (o *outcome) CPU() time.Duration { return o.Run.User + o.Run.Sys }
+
+// RecordsPerCPUSecond is records emitted per second of the tap's CPU time.
+func (o *outcome) RecordsPerCPUSecond() float64 {
+	if o.CPU() <= 0 {
+		return 0
+	}
+	return float64(o.Run.Count.Records) / o.CPU().Seconds()
+}
+
+// QuotaTarget is the wall-time target of a quota-bound run: 1.15 times the
+// requests made divided by the allowed request rate.
+func (o *outcome) QuotaTarget() time.Duration {
+	r := o.allowedRate()
+	if r == 0 {
+		return 0
+	}
+	return time.Duration(1.15 * float64(o.Requests) / r * float64(time.Second))
+}
+
+// perStream counts the records of each of the nine streams on a site: each
+// listed resource, and billing_info as the accounts that have one.
+func perStream(site *recurlytest.Site) map[string]int {
+	c := site.Counts()
+	return map[string]int{
+		"accounts":      c.Accounts,
+		"adjustments":   c.LineItems,
+		"billing_info":  len(site.BillingInfoKeys()),
+		"coupons":       c.Coupons,
+		"invoices":      c.Invoices,
+		"plans":         c.Plans,
+		"plans_add_ons": c.AddOns,
+		"subscriptions": c.Subscriptions,
+		"transactions":  c.Transactions,
+	}
+}
+
+// requestBound is issue 6's request target: the sum over the streams of
+// ceil(records/pageSize), plus one request per stream.
+func requestBound(records map[string]int, pageSize int) int {
+	n := 0
+	for _, r := range records {
+		n += (r+pageSize-1)/pageSize + 1
+	}
+	return n
+}
+
+// measure builds the scenario's site, runs the tap once against it and
+// collects the figures.
+func measure(sp *spawner, tap, work string, sc scenario) (*outcome, error) {
+	rate := sc.RateLimit
+	if rate == 0 {
+		rate = unlimited
+	}
+	fmt.Printf("%s: generating a site of about %d records...\n", sc.Name, sc.Records)
+	built := time.Now()
+	srv, err := recurlytest.NewServer(recurlytest.Config{
+		Seed:        6,
+		Counts:      recurlytest.ScaledCounts(sc.Records),
+		RateLimit:   rate,
+		RateWindow:  sc.RateWindow,
+		RateBuckets: sc.RateBuckets,
+		Latency:     sc.Latency,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Close()
+	o := &outcome{scenario: sc, Counts: srv.Site.Counts(), SiteBuild: time.Since(built)}
+	o.PerStream = perStream(srv.Site)
+	for _, n := range o.PerStream {
+		o.Expected += int64(n)
+	}
+	o.Bound = requestBound(o.PerStream, streams.PageSize)
+
+	dir := filepath.Join(work, sc.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	cfg := map[string]any{
+		"api_key":     srv.Site.APIKey(),
+		"subdomain":   strings.TrimPrefix(srv.Site.SiteID(), "subdomain-"),
+		"start_date":  "2019-01-01T00:00:00Z",
+		"base_url":    srv.URL,
+		"max_workers": sc.MaxWorkers,
+		"quota_limit": sc.QuotaLimit,
+	}
+	cfgJSON, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cfgPath := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(cfgPath, cfgJSON, 0o600); err != nil {
+		return nil, err
+	}
+	o.Config = string(cfgJSON)
+	args := []string{"--config", cfgPath}
+	o.Command = "bin/tap-recurly --config config.json > /dev/null"
+
+	srv.Site.ResetRequests()
+	fmt.Printf("%s: %d records on the site (built in %s); running the tap...\n", sc.Name, o.Expected, o.SiteBuild.Round(time.Millisecond))
+	res, err := sp.run(spawnRequest{Path: tap, Args: args, StderrPath: filepath.Join(dir, "tap.log")})
+	o.Run = res
+	if err != nil {
+		return nil, err
+	}
+	if res.ExitCode != 0 {
+		return nil, fmt.Errorf("the tap exited with status %d; see %s", res.ExitCode, filepath.Join(dir, "tap.log"))
+	}
+	if res.Count.Records < o.Expected {
+		return nil, fmt.Errorf("the tap emitted %d records, fewer than the %d on the site", res.Count.Records, o.Expected)
+	}
+	o.Statuses = map[int]int{}
+	for _, r := range srv.Site.Requests() {
+		o.Requests++
+		o.Statuses[r.Status]++
+	}
+	if n := o.Requests - o.Statuses[http.StatusOK]; n > 0 && !sc.serves(forQuota) {
+		return nil, fmt.Errorf("%d of %d requests were not answered 200: %v", n, o.Requests, o.Statuses)
+	}
+	return o, nil
+}
