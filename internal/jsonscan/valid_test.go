@@ -145,3 +145,100 @@ func BenchmarkValid(b *testing.B) {
 		}
 	})
 }
+
+func TestObjectFields(t *testing.T) {
+	keys := []string{"id", "updated_at", "billing_info"}
+	tests := []struct {
+		name string
+		in   string
+		at   int
+		want []string // "" means absent
+		end  int      // -1: an error; 0: the whole input
+	}{
+		{"plain", `{"id":"abc","updated_at":"2020-01-01T00:00:00Z","billing_info":null}`, 0,
+			[]string{`"abc"`, `"2020-01-01T00:00:00Z"`, `null`}, 0},
+		{"nested keys are not top-level", `{"x":{"id":"inner"},"s":"\"id\"","id" : "top" , "billing_info":{"id":"b","n":[1,2.5e3]} }`, 0,
+			[]string{`"top"`, "", `{"id":"b","n":[1,2.5e3]}`}, 0},
+		{"inside a page", `[{"id":"a"},{"id":"b"}]`, 12, []string{`"b"`, "", ""}, 22},
+		{"first duplicate wins", `{"id":"a","id":"b"}`, 0, []string{`"a"`, "", ""}, 0},
+		{"empty", `{ }`, 0, []string{"", "", ""}, 0},
+		{"white space after", `{"id":"a"}  `, 0, []string{`"a"`, "", ""}, 10},
+		{"not an object", `["id"]`, 0, nil, -1},
+		{"invalid value after the keys", `{"id":"a","updated_at":"b","billing_info":1,"z":tru}`, 0, nil, -1},
+		{"bad number", `{"id":01}`, 0, nil, -1},
+		{"truncated", `{"id":"a","b":{"c":1}`, 0, nil, -1},
+		{"missing colon", `{"id" "a"}`, 0, nil, -1},
+		{"trailing comma", `{"id":"a",}`, 0, nil, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.end == 0 {
+				tt.end = len(tt.in)
+			}
+			out := make([][]byte, len(keys))
+			end, err := ObjectFields([]byte(tt.in), tt.at, keys, out)
+			if tt.end < 0 {
+				if err == nil {
+					t.Fatalf("ObjectFields = %d, want an error", end)
+				}
+				return
+			}
+			if err != nil || end != tt.end {
+				t.Fatalf("ObjectFields = %d, %v; want %d", end, err, tt.end)
+			}
+			for i, w := range tt.want {
+				if string(out[i]) != w {
+					t.Errorf("%s = %q, want %q", keys[i], out[i], w)
+				}
+			}
+		})
+	}
+}
+
+// TestFieldsStopsEarly: Fields reads no further than the last key it needs.
+func TestFieldsStopsEarly(t *testing.T) {
+	out := make([][]byte, 2)
+	if err := Fields([]byte(`{"id":"a","updated_at":"t","rest":not json at all`), []string{"updated_at", "id"}, out); err != nil {
+		t.Fatalf("Fields read past its keys: %v", err)
+	}
+	if string(out[0]) != `"t"` || string(out[1]) != `"a"` {
+		t.Fatalf("Fields = %q", out)
+	}
+	if err := Fields([]byte(`{"id":"a","rest":not json`), []string{"updated_at", "id"}, out); err == nil {
+		t.Fatal("Fields stopped before finding every key")
+	}
+}
+
+// FuzzObjectFields checks ObjectFields against Value (same end, same
+// verdict) and, on valid objects, against Fields (same values).
+func FuzzObjectFields(f *testing.F) {
+	for _, s := range []string{`{"id":"a","updated_at":"t","billing_info":{"id":"x"}}`, `{"a":[1,{"id":"no"}],"id":"yes"}`, `{"id":"a\"}`, `{}`, `[]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		keys := []string{"id", "updated_at", "billing_info"}
+		out := make([][]byte, len(keys))
+		i := SkipSpace(data, 0)
+		end, err := ObjectFields(data, i, keys, out)
+		vEnd, vErr := Value(data, i)
+		isObj := i < len(data) && data[i] == '{'
+		if isObj && (err == nil) != (vErr == nil) {
+			t.Fatalf("ObjectFields err %v, Value err %v", err, vErr)
+		}
+		if err != nil {
+			return
+		}
+		if !isObj || end != vEnd {
+			t.Fatalf("ObjectFields end %d, Value end %d (object %v)", end, vEnd, isObj)
+		}
+		want := make([][]byte, len(keys))
+		if err := Fields(data[i:end], keys, want); err != nil {
+			t.Fatalf("Fields rejects what ObjectFields accepts: %v", err)
+		}
+		for k := range keys {
+			if string(out[k]) != string(want[k]) {
+				t.Fatalf("%s: ObjectFields %q, Fields %q", keys[k], out[k], want[k])
+			}
+		}
+	})
+}
