@@ -22,6 +22,9 @@ type ListParams struct {
 	Order     string    // "asc" or "desc"; "" means "asc"
 	BeginTime time.Time // inclusive lower bound on the sort field; zero means none. Sent as RFC 3339 UTC.
 	EndTime   time.Time // inclusive upper bound on the sort field; zero means none. Sent as RFC 3339 UTC.
+	// Fields names top-level keys of each record to locate while the page is checked (not sent). Their
+	// values land in Page.Fields, saving the caller a second pass over every record.
+	Fields []string
 }
 
 // values validates p and returns it as query values, defaults filled in.
@@ -65,6 +68,9 @@ type Page struct {
 	Records []json.RawMessage // each record's bytes exactly as the site sent them, in order
 	HasMore bool              // the site has more records after this page
 	Next    string            // the link to the next page ("" when the site sent none or null)
+	// Fields holds, when ListParams.Fields named n keys, the raw value of key k of record i at
+	// Fields[i*n+k] (nil when the record lacks it; the first of duplicate keys wins).
+	Fields [][]byte
 }
 
 // DecodePage decodes a list envelope {"object":"list","has_more":..,"next":..,"data":[...]} from r, taking
@@ -205,7 +211,7 @@ func (c *Client) ListPage(ctx context.Context, pathOrNext string, p ListParams) 
 	}
 	var page *Page
 	resp, _, err := c.do(ctx, u, func(b []byte) error {
-		pg, err := decodePage(b)
+		pg, err := decodePageFields(b, p.Fields)
 		page = pg
 		return err
 	})

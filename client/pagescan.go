@@ -11,17 +11,30 @@ import (
 // decodePage decodes a whole list body. Records are sub-slices of b, which must not be modified afterwards.
 // The common, well-formed page takes one strict pass (scanPage); anything scanPage declines goes through
 // decodeEnvelope, which accepts or rejects it with a precise error.
-func decodePage(b []byte) (*Page, error) {
-	if p, ok := scanPage(b); ok {
+func decodePage(b []byte) (*Page, error) { return decodePageFields(b, nil) }
+
+// decodePageFields is decodePage that also locates the top-level keys of every record in Page.Fields.
+func decodePageFields(b []byte, keys []string) (*Page, error) {
+	if p, ok := scanPage(b, keys); ok {
 		return p, nil
 	}
-	return decodeEnvelope(bytes.NewReader(b))
+	p, err := decodeEnvelope(bytes.NewReader(b))
+	if err != nil || len(keys) == 0 {
+		return p, err
+	}
+	p.Fields = make([][]byte, len(p.Records)*len(keys))
+	for i, r := range p.Records {
+		if err := jsonscan.Fields(r, keys, p.Fields[i*len(keys):(i+1)*len(keys)]); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
 }
 
 // scanPage reads a list envelope in one pass of jsonscan.Value, which checks every value strictly, so
 // whatever it accepts encoding/json accepts too, with the same result. It declines (ok false) rather than
 // report errors, and also on keys with escapes, which it does not decode.
-func scanPage(b []byte) (p *Page, ok bool) {
+func scanPage(b []byte, keys []string) (p *Page, ok bool) {
 	i := jsonscan.SkipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return nil, false
@@ -51,7 +64,7 @@ func scanPage(b []byte) (p *Page, ok bool) {
 				return nil, false
 			}
 			sawData = true
-			if i, ok = scanRecords(b, i, p); !ok {
+			if i, ok = scanRecords(b, i, p, keys); !ok {
 				return nil, false
 			}
 		} else {
@@ -101,7 +114,7 @@ func scanPage(b []byte) (p *Page, ok bool) {
 
 // scanRecords reads the data array (or null) starting at b[i] into p.Records and returns the offset just
 // past it. Every record must be a JSON object.
-func scanRecords(b []byte, i int, p *Page) (int, bool) {
+func scanRecords(b []byte, i int, p *Page, keys []string) (int, bool) {
 	if bytes.HasPrefix(b[i:], []byte("null")) {
 		return i + 4, true
 	}
@@ -116,7 +129,15 @@ func scanRecords(b []byte, i int, p *Page) (int, bool) {
 		if i >= len(b) || b[i] != '{' {
 			return 0, false
 		}
-		end, err := jsonscan.Value(b, i)
+		var end int
+		var err error
+		if len(keys) == 0 {
+			end, err = jsonscan.Value(b, i)
+		} else {
+			n := len(p.Fields)
+			p.Fields = append(p.Fields, make([][]byte, len(keys))...)
+			end, err = jsonscan.ObjectFields(b, i, keys, p.Fields[n:])
+		}
 		if err != nil {
 			return 0, false
 		}

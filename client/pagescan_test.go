@@ -2,7 +2,11 @@ package client
 
 import (
 	"bytes"
+	"context"
+	"net/http"
 	"testing"
+
+	"github.com/tap-recurly/tap-recurly/internal/jsonscan"
 )
 
 // TestScanPageFastPath checks which pages the one-pass scan takes itself (the well-formed ones) and which it
@@ -34,7 +38,7 @@ func TestScanPageFastPath(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, ok := scanPage([]byte(tt.in))
+			p, ok := scanPage([]byte(tt.in), nil)
 			if ok != tt.fast {
 				t.Fatalf("scanPage ok = %v, want %v", ok, tt.fast)
 			}
@@ -75,7 +79,24 @@ func FuzzScanPage(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		p, ok := scanPage(in)
+		keys := []string{"id", "updated_at"}
+		if p, ok := scanPage(in, keys); ok {
+			if len(p.Fields) != len(p.Records)*len(keys) {
+				t.Fatalf("%d fields for %d records", len(p.Fields), len(p.Records))
+			}
+			want := make([][]byte, len(keys))
+			for i, r := range p.Records {
+				if err := jsonscan.Fields(r, keys, want); err != nil {
+					t.Fatalf("record %d: %v", i, err)
+				}
+				for k := range keys {
+					if !bytes.Equal(p.Fields[i*len(keys)+k], want[k]) {
+						t.Fatalf("record %d key %s: %q, Fields says %q", i, keys[k], p.Fields[i*len(keys)+k], want[k])
+					}
+				}
+			}
+		}
+		p, ok := scanPage(in, nil)
 		if !ok {
 			return
 		}
@@ -87,4 +108,52 @@ func FuzzScanPage(f *testing.F) {
 			t.Fatalf("scanPage = %+v, decodeEnvelope = %+v", p, want)
 		}
 	})
+}
+
+// TestDecodePageFields checks that the keys asked for are read from every record, the same way on the fast
+// path and on the encoding/json fallback (taken here for an envelope key written with an escape).
+func TestDecodePageFields(t *testing.T) {
+	keys := []string{"id", "updated_at"}
+	records := `[{"id":"a","x":{"id":"no"},"updated_at":"t1"},{"updated_at":"t2"},{"id":"c","id":"dup"}]`
+	want := []string{`"a"`, `"t1"`, "", `"t2"`, `"c"`, ""}
+	for _, in := range []string{`{"has_more":false,"data":` + records + `}`, `{"has_more":false,"d\u0061ta":` + records + `}`} {
+		_, fast := scanPage([]byte(in), keys)
+		p, err := decodePageFields([]byte(in), keys)
+		if err != nil {
+			t.Fatalf("fast %v: %v", fast, err)
+		}
+		if len(p.Records) != 3 || len(p.Fields) != len(want) {
+			t.Fatalf("fast %v: %d records, %d fields", fast, len(p.Records), len(p.Fields))
+		}
+		for i, w := range want {
+			if string(p.Fields[i]) != w {
+				t.Errorf("fast %v: Fields[%d] = %q, want %q", fast, i, p.Fields[i], w)
+			}
+		}
+		if p, err := decodePage([]byte(in)); err != nil || p.Fields != nil {
+			t.Errorf("fast %v: without keys: Fields %q, err %v", fast, p.Fields, err)
+		}
+	}
+}
+
+// TestListPageFields: ListParams.Fields is read from the answer, never sent.
+func TestListPageFields(t *testing.T) {
+	srv := newScripted(t, respond(http.StatusOK, page(false, "", "a", "b")))
+	c := newTestClient(t, srv.URL)
+	p, _, err := c.ListPage(context.Background(), "accounts", ListParams{Fields: []string{"object", "id"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.requests()[0].URL.RawQuery; got != "limit=200&order=asc&sort=updated_at" {
+		t.Errorf("query = %q", got)
+	}
+	want := []string{`"account"`, `"a"`, `"account"`, `"b"`}
+	if len(p.Fields) != len(want) {
+		t.Fatalf("Fields = %q", p.Fields)
+	}
+	for i, w := range want {
+		if string(p.Fields[i]) != w {
+			t.Errorf("Fields[%d] = %q, want %q", i, p.Fields[i], w)
+		}
+	}
 }
