@@ -31,12 +31,30 @@ func main() {
 	gobench := flag.String("gobench", "", "file holding `go test -bench` output to include in the report")
 	quick := flag.Bool("quick", false, "small sites only (a smoke run; the figures do not meet the size conditions of the targets)")
 	work := flag.String("work", "", "folder for configs and tap logs (default: a new temporary folder)")
+	profile := flag.String("profile", "", "instead of benchmarking, profile one sync (cli.Main in this process, the site in a child) into this CPU profile")
+	records := flag.Int("records", 200_000, "site size for -profile")
+	workers := flag.Int("max-workers", 4, "the tap's max_workers for -profile")
+	serve := flag.Int("serve", 0, "internal: serve a site of this many records for -profile")
 	only := flag.String("only", "", "comma-separated run names to run (default: all of the plan)")
 	flag.Parse()
 
 	if *spawnerMode {
 		if err := serveSpawner(os.Stdin, os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "bench spawner:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *serve > 0 {
+		if err := serveSite(*serve); err != nil {
+			fmt.Fprintln(os.Stderr, "bench site:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *profile != "" {
+		if err := profileTap(*profile, *records, *workers); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
 		return

@@ -134,8 +134,12 @@ func (r *report) targets() []target {
 	for _, o := range r.Outcomes {
 		if o.serves(forQuota) {
 			n429 := o.Statuses[429]
+			window := "sliding window"
+			if o.RateBuckets == 1 {
+				window = "fixed window"
+			}
 			out = append(out, target{
-				Name: fmt.Sprintf("quota-bound wall time, quota_limit %d", o.QuotaLimit),
+				Name: fmt.Sprintf("quota-bound wall time, quota_limit %d, %s", o.QuotaLimit, window),
 				Run:  o.Name,
 				Figure: fmt.Sprintf("%.1f s for %d requests at %.1f allowed/s; %d answered 429",
 					o.Run.Wall.Seconds(), o.Requests, o.allowedRate(), n429),

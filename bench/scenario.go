@@ -47,6 +47,15 @@ func quotaSite(sc scenario) scenario {
 	return sc
 }
 
+// fixedWindow is quotaSite with a fixed window (one bucket): the count
+// resets whole at X-RateLimit-Reset, so a probe after a reset never meets a
+// full window. It separates pacing from the sliding window's probe problem.
+func fixedWindow(sc scenario) scenario {
+	sc = quotaSite(sc)
+	sc.RateBuckets = 1
+	return sc
+}
+
 // fullPlan is what `make bench` runs.
 func fullPlan() []scenario {
 	return []scenario{
@@ -57,6 +66,7 @@ func fullPlan() []scenario {
 		// About 300 requests at 10 allowed per second, and about 90 at 3.
 		quotaSite(scenario{Name: "quota-100", For: []string{forQuota}, Records: 56_000, MaxWorkers: 4, QuotaLimit: 100}),
 		quotaSite(scenario{Name: "quota-30", For: []string{forQuota}, Records: 12_000, MaxWorkers: 4, QuotaLimit: 30}),
+		fixedWindow(scenario{Name: "quota-100-fixed-window", For: []string{forQuota}, Records: 56_000, MaxWorkers: 4, QuotaLimit: 100}),
 	}
 }
 
@@ -234,12 +244,29 @@ func measure(sp *spawner, tap, work string, sc scenario) (*outcome, error) {
 		return nil, fmt.Errorf("the tap emitted %d records, fewer than the %d on the site", res.Count.Records, o.Expected)
 	}
 	o.Statuses = map[int]int{}
-	for _, r := range srv.Site.Requests() {
+	log := srv.Site.Requests()
+	for _, r := range log {
 		o.Requests++
 		o.Statuses[r.Status]++
+	}
+	if err := writeRequestLog(filepath.Join(dir, "requests.tsv"), log); err != nil {
+		return nil, err
 	}
 	if n := o.Requests - o.Statuses[http.StatusOK]; n > 0 && !sc.serves(forQuota) {
 		return nil, fmt.Errorf("%d of %d requests were not answered 200: %v", n, o.Requests, o.Statuses)
 	}
 	return o, nil
+}
+
+// writeRequestLog writes the site's request log as tab-separated lines:
+// arrival in seconds since the first request, duration, status, fault, path
+// and query. It is kept with the tap's log for looking into a run.
+func writeRequestLog(path string, log []recurlytest.Request) error {
+	var b strings.Builder
+	b.WriteString("at_s\tduration_ms\tstatus\tfault\tpath\n")
+	for _, r := range log {
+		fmt.Fprintf(&b, "%.3f\t%.1f\t%d\t%s\t%s?%s\n", r.At.Sub(log[0].At).Seconds(), float64(r.Duration.Microseconds())/1000,
+			r.Status, r.Fault, r.Path, r.RawQuery)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
