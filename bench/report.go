@@ -217,7 +217,10 @@ func (r *report) markdown() string {
 	for _, o := range r.Outcomes {
 		rate := "unlimited"
 		if o.RateLimit > 0 {
-			rate = fmt.Sprintf("%d / %s (%d buckets)", o.RateLimit, o.RateWindow, o.RateBuckets)
+			rate = fmt.Sprintf("%d / %s sliding in %d buckets", o.RateLimit, o.RateWindow, o.RateBuckets)
+			if o.RateBuckets == 1 {
+				rate = fmt.Sprintf("%d / %s fixed window", o.RateLimit, o.RateWindow)
+			}
 		}
 		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %d | %d | %d | %d | %.2f | %.2f | %.2f | %.0f | %.1f | %s |\n",
 			o.Name, o.MaxWorkers, o.QuotaLimit, rate, o.Latency, o.Expected, o.Run.Count.Records, o.Requests, o.Bound,
