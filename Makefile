@@ -33,7 +33,7 @@ lint:
 
 ## demo: simulated site + full sync + incremental sync, no credentials needed
 demo: build
-	./scripts/demo.sh
+	$(GO) run ./demo -tap bin/tap-recurly -out demo/out
 
 ## bench: benchmarks against the simulated site; writes BENCHMARKS.md
 bench: build
