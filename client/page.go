@@ -200,7 +200,8 @@ func unexpectedEOF(err error) error {
 // optional query is kept, e.g. "transactions?type=payment"), fetched as
 // {base}/sites/{site}/{path}?limit=..&sort=..&order=..[&begin_time=..][&end_time=..] from p; or the `next`
 // link of a previous page: a path starting with "/" (resolved against the base URL's scheme and host) or an
-// absolute URL on the same scheme and host. p is ignored for next links. A link to any other host is an
+// absolute URL on the same scheme and host. For next links p's query parameters are ignored (the link
+// carries them); p.Fields applies to every page. A link to any other host is an
 // error and is not followed. Path segments must already be escaped (url.PathEscape).
 //
 // On an HTTP error the *Response is returned with the error (a *ErrorResponse or *RateLimitError).

@@ -319,7 +319,7 @@ func (s *Syncer) syncWindow(ctx context.Context, l *listing, w *window, log *slo
 		l.mu.Unlock()
 		s.State.SetCurrentlySyncing(l.members[0].sel.Stream.Name)
 	})
-	params := client.ListParams{Limit: PageSize, Sort: "updated_at", Order: "asc", BeginTime: w.begin, EndTime: w.end}
+	params := client.ListParams{Limit: PageSize, Sort: "updated_at", Order: "asc", BeginTime: w.begin, EndTime: w.end, Fields: l.keys}
 	next := l.source
 	for {
 		page, _, err := s.API.ListPage(ctx, next, params)
@@ -390,7 +390,9 @@ func (s *Syncer) writePage(ctx context.Context, l *listing, w *window, page *cli
 	pageMax := make([]time.Time, len(l.members))
 
 	for i, rec := range page.Records {
-		if err := jsonscan.Fields(rec, l.keys, fields); err != nil {
+		if n := len(l.keys); len(page.Fields) == len(page.Records)*n {
+			copy(fields, page.Fields[i*n:(i+1)*n])
+		} else if err := jsonscan.Fields(rec, l.keys, fields); err != nil {
 			return fmt.Errorf("%s: record %d of a page is not a JSON object: %v", streamNames(l), i, err)
 		}
 		var pos time.Time

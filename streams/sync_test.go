@@ -641,6 +641,7 @@ func (r rewrite) ListPage(ctx context.Context, p string, lp client.ListParams) (
 	page, resp, err := r.API.ListPage(ctx, p, lp)
 	if err == nil && len(page.Records) > 3 {
 		r.fn(page.Records)
+		page.Fields = nil // the records changed: the loop must read their keys itself
 	}
 	return page, resp, err
 }
