@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tap-recurly/tap-recurly/internal/testutil"
 )
 
 // The tap binary, built once per test process for the tests that need a
@@ -64,8 +65,8 @@ func cleanupBinary() {
 type proc struct {
 	name   string
 	cmd    *exec.Cmd
-	stdout safeBuffer
-	stderr safeBuffer
+	stdout testutil.Buffer
+	stderr testutil.Buffer
 	lines  chan string // complete stdout lines, as they arrive
 	copied chan struct{}
 	exited chan struct{}
@@ -169,5 +170,3 @@ func (p *proc) waitForLine(t testing.TB, substr string, limit time.Duration) {
 		}
 	}
 }
-
-var _ io.Writer = (*safeBuffer)(nil)

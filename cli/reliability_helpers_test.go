@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tap-recurly/tap-recurly/internal/testutil"
+
 	"github.com/tap-recurly/tap-recurly/client"
 	"github.com/tap-recurly/tap-recurly/internal/jsonscan"
 	"github.com/tap-recurly/tap-recurly/recurlytest"
@@ -107,24 +109,6 @@ func secretForms() []string {
 	return out
 }
 
-// safeBuffer is a bytes.Buffer safe for concurrent writes.
-type safeBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *safeBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *safeBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return bytes.Clone(s.b.Bytes())
-}
-
 // result is one finished run of the tap.
 type result struct {
 	name           string
@@ -147,7 +131,7 @@ func (r result) errorLines() []string {
 // buffers, and records the transcript.
 func runInProcess(t testing.TB, name string, e env, args ...string) result {
 	t.Helper()
-	var stdout, stderr safeBuffer
+	var stdout, stderr testutil.Buffer
 	e.stdout, e.stderr = &stdout, &stderr
 	if e.now == nil {
 		e.now = time.Now

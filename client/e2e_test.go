@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tap-recurly/tap-recurly/internal/testutil"
+
 	"github.com/tap-recurly/tap-recurly/client"
 	"github.com/tap-recurly/tap-recurly/recurlytest"
 )
@@ -359,25 +361,6 @@ func TestE2EQuotaSlidingWindowWithBackgroundLoad(t *testing.T) {
 }
 
 // logBuffer is a concurrency-safe log sink.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
+type logBuffer struct{ testutil.Buffer }
 
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) lines(substr string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, line := range strings.Split(l.b.String(), "\n") {
-		if strings.Contains(line, substr) {
-			out = append(out, line)
-		}
-	}
-	return out
-}
+func (l *logBuffer) lines(substr string) []string { return l.Lines(substr) }

@@ -9,28 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/tap-recurly/tap-recurly/internal/testutil"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestHelpDocumentsEveryKnob(t *testing.T) {
 	var out bytes.Buffer
@@ -73,7 +56,7 @@ func TestServesUntilCancelled(t *testing.T) {
 	dir := t.TempDir()
 	urlFile := filepath.Join(dir, "url")
 	ctx, cancel := context.WithCancel(context.Background())
-	var stderr syncBuffer
+	var stderr testutil.Buffer
 	done := make(chan int)
 	go func() {
 		done <- run(ctx, []string{"--seed", "3", "--site", "subdomain-acme", "--api-key", "k1", "--records", "500", "--plans", "7",
