@@ -218,7 +218,7 @@ func New(apiKey, siteID string, opts ...Option) (*Client, error) {
 		return nil, errors.New("client: the API version is empty")
 	}
 	if c.logger == nil {
-		c.logger = slog.New(discardHandler{})
+		c.logger = slog.New(slog.DiscardHandler)
 	}
 	if c.transport == nil {
 		c.transport = newPooledTransport()
@@ -328,14 +328,6 @@ func (c *Client) do(ctx context.Context, u *url.URL, decode func([]byte) error) 
 	}
 	return r, cl.body, nil
 }
-
-// discardHandler is a slog.Handler that drops everything (slog.DiscardHandler needs Go 1.24).
-type discardHandler struct{}
-
-func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
-func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
-func (d discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return d }
-func (d discardHandler) WithGroup(string) slog.Handler           { return d }
 
 // drain reads at most n bytes of rc and closes it.
 func drain(rc io.ReadCloser, n int64) {

@@ -27,7 +27,7 @@ func rateResp(limit, remaining int, reset time.Time) *http.Response {
 }
 
 func newTestQuota(percent int, now time.Time, logs *logBuffer) *quotaTransport {
-	l := slog.New(discardHandler{})
+	l := slog.New(slog.DiscardHandler)
 	if logs != nil {
 		l = logs.logger()
 	}
@@ -209,7 +209,7 @@ func TestQuotaTransportKeepsBudget(t *testing.T) {
 		t.Run(fmt.Sprintf("quota %d%%", pct), func(t *testing.T) {
 			t.Parallel()
 			site := &fakeSite{limit: 20, window: time.Second, headers: true, counts: map[int64]int{}, hold: 2 * time.Millisecond}
-			q := newQuotaTransport(site, pct, slog.New(discardHandler{}), &counters{})
+			q := newQuotaTransport(site, pct, slog.New(slog.DiscardHandler), &counters{})
 			b := budget(20, pct)
 			// About 2.5 windows of budget, from 5 goroutines.
 			each := max(1, b*5/2/5)
@@ -235,7 +235,7 @@ func TestQuotaOneAtATimeUntilHeaders(t *testing.T) {
 	t.Run("before the first response", func(t *testing.T) {
 		t.Parallel()
 		site := &fakeSite{limit: 1000, window: time.Second, headers: true, counts: map[int64]int{}, gate: make(chan struct{}), hold: 20 * time.Millisecond}
-		q := newQuotaTransport(site, 100, slog.New(discardHandler{}), &counters{})
+		q := newQuotaTransport(site, 100, slog.New(slog.DiscardHandler), &counters{})
 		done := make(chan struct{})
 		go func() { runWorkers(t, q, 4, 3); close(done) }()
 		time.Sleep(100 * time.Millisecond) // let every worker reach the transport
@@ -269,7 +269,7 @@ func TestQuotaOneAtATimeUntilHeaders(t *testing.T) {
 func TestQuotaWaitCutShort(t *testing.T) {
 	reset := time.Now().Add(time.Hour)
 	used := &fakeRT{resp: func() *http.Response { return rateResp(10, 0, reset) }}
-	q := newQuotaTransport(used, 100, slog.New(discardHandler{}), &counters{})
+	q := newQuotaTransport(used, 100, slog.New(slog.DiscardHandler), &counters{})
 	hc := &http.Client{Transport: q}
 	req, _ := http.NewRequest("GET", "http://site.invalid/x", nil)
 	resp, err := hc.Do(req)
