@@ -360,6 +360,59 @@ func TestE2EQuotaSlidingWindowWithBackgroundLoad(t *testing.T) {
 	}
 }
 
+// TestE2EQuotaLearnsSlidingWindow runs at quota_limit 100 against a window that slides in 1 s buckets. The
+// first time the budget runs out the client can only probe after each reset (the headers do not say how much a
+// reset frees); from that episode it learns the window length and then paces at budget/window, so after it
+// no request is refused.
+func TestE2EQuotaLearnsSlidingWindow(t *testing.T) {
+	const limit, window = 10, 2 * time.Second
+	srv := startSite(t, recurlytest.Config{Counts: recurlytest.DefaultCounts(), RateLimit: limit, RateWindow: window, RateBuckets: 2})
+	var logs logBuffer
+	c := newClient(t, srv, client.WithQuotaLimit(100), client.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	var wg sync.WaitGroup
+	for _, res := range []string{recurlytest.Accounts, recurlytest.Invoices, recurlytest.LineItems} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := 0
+			for _, err := range c.List(context.Background(), res, client.ListParams{Limit: 5}) {
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if n++; n == 14 {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	learned := logs.lines("learned the rate-limit window length")
+	if len(learned) != 1 || !strings.Contains(learned[0], "window=2s") {
+		t.Fatalf("learned lines = %q", learned)
+	}
+	// Every 429 came before the client knew the window; after it, none.
+	reqs := srv.Site.Requests()
+	last429 := -1
+	for i, r := range reqs {
+		if r.Status == 429 {
+			last429 = i
+		}
+	}
+	ok := 0
+	for _, r := range reqs[last429+1:] {
+		if r.Status == 200 {
+			ok++
+		}
+	}
+	if ok < 2*limit {
+		t.Fatalf("only %d requests after the last 429 (%d in all): the test did not run past learning", ok, len(reqs))
+	}
+	if st := c.Stats(); st.Requests-st.Retries < 42 {
+		t.Fatalf("stats = %+v", st)
+	}
+}
+
 // logBuffer is a concurrency-safe log sink.
 type logBuffer struct{ testutil.Buffer }
 

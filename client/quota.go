@@ -109,9 +109,13 @@ const (
 // X-RateLimit-Reset. Below the budget, a rate.Limiter (burst 1) spreads B-usage over the time to the reset.
 //
 // Before the first answer, and once a reset has passed without fresher headers, attempts go one at a time:
-// the first one's answer tells the new usage. If the site slides its window in buckets, that probe can find
-// the usage still at the budget (older buckets still count) and the client waits for the next reset; each
-// such probe is the one request this design can send past the budget.
+// the first one's answer tells the new usage. If the site slides its window in buckets (Recurly's reset falls on
+// each minute of a 5-minute window), that probe can find the usage still at the budget, because older buckets
+// still count, and the client waits for the next reset; each such probe is one request past the budget. The
+// headers do not say how long the window is, so the client learns it from the first such episode: the time
+// from the reset at which the budget ran out to the reset whose answer shows room again. From then on it paces
+// at no more than budget/window, so the budget is never used up within a window and no further probe is sent
+// past it.
 type quotaTransport struct {
 	base    http.RoundTripper
 	percent int
@@ -133,6 +137,9 @@ type quotaTransport struct {
 	unreflected []uint64  // per header-less answer: the highest seq admitted when it came back
 	loggedPause time.Time
 	warned      bool
+
+	spentAt   time.Time     // the Reset of the window in which the budget ran out; zero while there is room
+	windowLen time.Duration // the window length learned from a spent episode; 0 until then
 }
 
 var _ http.RoundTripper = (*quotaTransport)(nil)
@@ -175,8 +182,14 @@ func (t *quotaTransport) usedLocked() int { return t.used + t.inflight + len(t.u
 func (t *quotaTransport) setPaceLocked(now time.Time) {
 	switch t.mode {
 	case modeKnown:
-		left := budget(t.limit, t.percent) - (t.usedLocked() - t.pacing)
-		t.lim.SetLimitAt(now, paceRate(left, t.windowEnd.Sub(now)))
+		b := budget(t.limit, t.percent)
+		left := b - (t.usedLocked() - t.pacing)
+		r := paceRate(left, t.windowEnd.Sub(now))
+		if t.windowLen > 0 {
+			// Never faster than the budget spread over the whole (learned) window.
+			r = min(r, rate.Limit(float64(b)/t.windowLen.Seconds()))
+		}
+		t.lim.SetLimitAt(now, r)
 	case modeDegraded:
 		t.lim.SetLimitAt(now, degradedRate)
 	default:
@@ -217,6 +230,9 @@ func (t *quotaTransport) acquire(ctx context.Context, req *http.Request) (uint64
 			if used := t.usedLocked(); used < b {
 				admit = true
 			} else {
+				if t.spentAt.IsZero() {
+					t.spentAt = t.reset
+				}
 				until = t.windowEnd
 				if until != t.loggedPause { // once per window, however short the wait
 					t.loggedPause = until
@@ -346,6 +362,16 @@ func (t *quotaTransport) observe(seq uint64, resp *http.Response) {
 		// First headers, a probe's answer, or a newer window.
 		t.mode = modeKnown
 		t.limit, t.used, t.reset = r.Limit, used, r.Reset
+		if !t.spentAt.IsZero() && used < budget(r.Limit, t.percent) {
+			// The budget ran out in the window ending at spentAt and has room again in the one ending at
+			// r.Reset: that is how long a request counts.
+			if l := r.Reset.Sub(t.spentAt); l > t.windowLen {
+				t.windowLen = l
+				t.log.LogAttrs(context.Background(), slog.LevelInfo, "quota: learned the rate-limit window length; pacing at no more than budget/window from now on",
+					slog.Duration("window", l), slog.Int("budget", budget(r.Limit, t.percent)))
+			}
+			t.spentAt = time.Time{}
+		}
 	case t.mode == modeKnown && r.Reset.Equal(t.reset):
 		t.limit = r.Limit
 		t.used = max(t.used, used)
