@@ -154,12 +154,7 @@ func newTestSite(t testing.TB, cfg recurlytest.Config) *recurlytest.Server {
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = 1_000_000
 	}
-	srv, err := recurlytest.NewServer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return srv
+	return testutil.StartSite(t, cfg)
 }
 
 // siteConfig is a config for srv (or for baseURL when not empty).

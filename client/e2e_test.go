@@ -27,12 +27,7 @@ func startSite(t *testing.T, cfg recurlytest.Config) *recurlytest.Server {
 	if cfg.Seed == 0 {
 		cfg.Seed = 42
 	}
-	srv, err := recurlytest.NewServer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return srv
+	return testutil.StartSite(t, cfg)
 }
 
 func newClient(t *testing.T, srv *recurlytest.Server, opts ...client.Option) *client.Client {

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tap-recurly/tap-recurly/internal/testutil"
+
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/tap-recurly/tap-recurly/client"
@@ -41,12 +43,7 @@ func newSite(t testing.TB, cfg recurlytest.Config) *recurlytest.Server {
 	if cfg.RateLimit == 0 {
 		cfg.RateLimit = 1_000_000
 	}
-	srv, err := recurlytest.NewServer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return srv
+	return testutil.StartSite(t, cfg)
 }
 
 func newClient(t testing.TB, srv *recurlytest.Server) *client.Client {
