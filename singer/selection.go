@@ -157,6 +157,15 @@ func (s *Selection) Project(record json.RawMessage) (json.RawMessage, error) {
 // projectObject appends obj, a valid JSON object, keeping only the members
 // node selects.
 func projectObject(dst, obj []byte, node *fieldNode) []byte {
+	return keepSelected(dst, obj, node, projectObject)
+}
+
+// keepSelected appends obj, a valid JSON object, without the members node
+// deselects. A kept member whose field has deselected fields below it and
+// whose value is an object is rewritten by descend; every other value is
+// copied as it is. It serves both records (descend: projectObject) and a
+// schema's "properties" (descend: pruneSchema).
+func keepSelected(dst, obj []byte, node *fieldNode, descend func(dst, value []byte, child *fieldNode) []byte) []byte {
 	dst = append(dst, '{')
 	first := true
 	for _, m := range objectMembers(obj) {
@@ -173,7 +182,7 @@ func projectObject(dst, obj []byte, node *fieldNode) []byte {
 		if child == nil || child.whole || jsonKind(m.value) != '{' {
 			dst = append(dst, m.value...)
 		} else {
-			dst = projectObject(dst, m.value, child)
+			dst = descend(dst, m.value, child)
 		}
 	}
 	return append(dst, '}')
@@ -213,26 +222,7 @@ func pruneSchema(dst, schema []byte, node *fieldNode) []byte {
 }
 
 func pruneProperties(dst, props []byte, node *fieldNode) []byte {
-	dst = append(dst, '{')
-	first := true
-	for _, m := range objectMembers(props) {
-		child := node.byName[m.key]
-		if child != nil && !child.selected {
-			continue
-		}
-		if !first {
-			dst = append(dst, ',')
-		}
-		first = false
-		dst = append(dst, m.rawKey...)
-		dst = append(dst, ':')
-		if child == nil || child.whole || jsonKind(m.value) != '{' {
-			dst = append(dst, m.value...)
-		} else {
-			dst = pruneSchema(dst, m.value, child)
-		}
-	}
-	return append(dst, '}')
+	return keepSelected(dst, props, node, pruneSchema)
 }
 
 // pruneRequired returns the "required" array without the names node
