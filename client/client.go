@@ -278,13 +278,13 @@ func (c *Client) setHeaders(h http.Header) {
 	h.Set("User-Agent", c.userAgent)
 }
 
-// do performs a GET with retries. decode validates a 2xx body inside the retried path; a body that fails it
-// (cut off, not JSON) is retried like a 5xx.
-func (c *Client) do(ctx context.Context, u *url.URL, decode func([]byte) error) (*Response, []byte, error) {
+// do performs a GET or HEAD with retries. decode validates a 2xx body inside the retried path; a body that
+// fails it (cut off, not JSON) is retried like a 5xx.
+func (c *Client) do(ctx context.Context, method string, u *url.URL, decode func([]byte) error) (*Response, []byte, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	cl := &call{c: c, method: http.MethodGet, path: u.RequestURI(), endpoint: endpointOf(u, c.siteID), decode: decode}
+	cl := &call{c: c, method: method, path: u.RequestURI(), endpoint: endpointOf(u, c.siteID), decode: decode}
 	req, err := retryablehttp.NewRequestWithContext(context.WithValue(ctx, callKey{}, cl), cl.method, u.String(), nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s %s: %w", cl.method, cl.path, err)

@@ -412,3 +412,44 @@ func TestE2EQuotaLearnsSlidingWindow(t *testing.T) {
 type logBuffer struct{ testutil.Buffer }
 
 func (l *logBuffer) lines(substr string) []string { return l.Lines(substr) }
+
+// TestE2ECount: a HEAD count equals the number of records paging the same
+// range returns, for each resource and range; it is one request.
+func TestE2ECount(t *testing.T) {
+	srv := startSite(t, recurlytest.Config{Counts: smallCounts})
+	c := newClient(t, srv)
+	keys := srv.Site.Keys(recurlytest.Accounts)
+	sort.Slice(keys, func(i, j int) bool { return keys[i].Sort.Before(keys[j].Sort) })
+	mid := keys[len(keys)/2].Sort
+	tests := []struct {
+		name     string
+		resource string
+		p        client.ListParams
+	}{
+		{"accounts, all", recurlytest.Accounts, client.ListParams{}},
+		{"accounts, second half", recurlytest.Accounts, client.ListParams{BeginTime: mid}},
+		{"accounts, first half", recurlytest.Accounts, client.ListParams{EndTime: mid}},
+		{"accounts, one second", recurlytest.Accounts, client.ListParams{BeginTime: mid, EndTime: mid}},
+		{"accounts, nothing", recurlytest.Accounts, client.ListParams{BeginTime: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)}},
+		{"transactions, all", recurlytest.Transactions, client.ListParams{}},
+		{"plans, all", recurlytest.Plans, client.ListParams{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := c.Stats().Requests
+			n, resp, err := c.Count(context.Background(), tt.resource, tt.p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.Stats().Requests - before; got != 1 {
+				t.Errorf("Count made %d requests, want 1", got)
+			}
+			if resp.Request.Method != "HEAD" {
+				t.Errorf("method %s, want HEAD", resp.Request.Method)
+			}
+			if want := len(pageAll(t, c, tt.resource, tt.p)); n != want {
+				t.Errorf("Count = %d, paging the same range gives %d", n, want)
+			}
+		})
+	}
+}

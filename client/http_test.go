@@ -406,3 +406,50 @@ func TestNoRedirectFollowed(t *testing.T) {
 		t.Fatalf("redirect followed to another host (%d requests)", n)
 	}
 }
+
+// TestCount: HEAD with the list's query, the count read from
+// Recurly-Total-Records; a missing or bad header is ErrNoCount; a 503 is
+// retried and a 401 is the typed error, as for pages.
+func TestCount(t *testing.T) {
+	begin := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
+	tests := []struct {
+		name     string
+		steps    []step
+		want     int
+		wantErr  error
+		requests int
+	}{
+		{"count", []step{respond(200, "", "Recurly-Total-Records", "1234")}, 1234, nil, 1},
+		{"zero", []step{respond(200, "", "Recurly-Total-Records", "0")}, 0, nil, 1},
+		{"no header", []step{respond(200, "")}, 0, ErrNoCount, 1},
+		{"bad header", []step{respond(200, "", "Recurly-Total-Records", "many")}, 0, ErrNoCount, 1},
+		{"negative", []step{respond(200, "", "Recurly-Total-Records", "-1")}, 0, ErrNoCount, 1},
+		{"503 then count", []step{respond(503, ""), respond(200, "", "Recurly-Total-Records", "7")}, 7, nil, 2},
+		{"401", []step{respond(401, "")}, 0, ErrUnauthorized, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newScripted(t, tt.steps...)
+			c := newTestClient(t, srv.URL)
+			n, _, err := c.Count(context.Background(), "accounts", ListParams{BeginTime: begin})
+			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil && err != nil) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if n != tt.want {
+				t.Errorf("n = %d, want %d", n, tt.want)
+			}
+			reqs := srv.requests()
+			if len(reqs) != tt.requests {
+				t.Fatalf("%d requests, want %d", len(reqs), tt.requests)
+			}
+			r := reqs[0]
+			if r.Method != http.MethodHead || r.URL.Path != "/sites/subdomain-x/accounts" ||
+				r.URL.Query().Get("begin_time") != "2024-05-06T07:08:09Z" || r.URL.Query().Get("sort") != "updated_at" {
+				t.Errorf("request = %s %s", r.Method, r.URL)
+			}
+		})
+	}
+	if _, _, err := newTestClient(t, "http://127.0.0.1:1").Count(context.Background(), "/sites/x/accounts?cursor=a", ListParams{}); err == nil {
+		t.Error("Count accepted a next link")
+	}
+}

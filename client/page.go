@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -211,7 +212,7 @@ func (c *Client) ListPage(ctx context.Context, pathOrNext string, p ListParams) 
 		return nil, nil, err
 	}
 	var page *Page
-	resp, _, err := c.do(ctx, u, func(b []byte) error {
+	resp, _, err := c.do(ctx, http.MethodGet, u, func(b []byte) error {
 		pg, err := decodePageFields(b, p.Fields)
 		page = pg
 		return err
@@ -258,7 +259,7 @@ func (c *Client) Get(ctx context.Context, path string) (json.RawMessage, *Respon
 	if err != nil {
 		return nil, nil, err
 	}
-	resp, body, err := c.do(ctx, u, func(b []byte) error {
+	resp, body, err := c.do(ctx, http.MethodGet, u, func(b []byte) error {
 		b = bytes.TrimLeft(b, " \t\r\n")
 		if len(b) == 0 || b[0] != '{' || !json.Valid(b) {
 			return errors.New("want a JSON object")
@@ -269,6 +270,33 @@ func (c *Client) Get(ctx context.Context, path string) (json.RawMessage, *Respon
 		return nil, resp, err
 	}
 	return json.RawMessage(bytes.TrimSpace(body)), resp, nil
+}
+
+// ErrNoCount is Count's error when a HEAD answer carries no usable Recurly-Total-Records header.
+var ErrNoCount = errors.New("the answer has no usable Recurly-Total-Records header")
+
+// Count returns how many records the list at path (site-relative, as for ListPage) holds under p's filters
+// (BeginTime, EndTime, Sort). It asks with HEAD, which the API answers with an empty body and the count in
+// the Recurly-Total-Records header; it costs one request of the quota, like a page. A 2xx answer without
+// a usable header is ErrNoCount.
+func (c *Client) Count(ctx context.Context, path string, p ListParams) (int, *Response, error) {
+	if strings.HasPrefix(path, "/") || strings.Contains(path, "://") {
+		return 0, nil, fmt.Errorf("client: Count wants a site-relative list path, not the link %q", path)
+	}
+	u, err := c.listURL(path, p)
+	if err != nil {
+		return 0, nil, err
+	}
+	resp, _, err := c.do(ctx, http.MethodHead, u, nil)
+	if err != nil {
+		return 0, resp, err
+	}
+	raw := resp.Header.Get("Recurly-Total-Records")
+	n, perr := strconv.Atoi(strings.TrimSpace(raw))
+	if perr != nil || n < 0 {
+		return 0, resp, fmt.Errorf("HEAD %s: %w (got %q)", u.RequestURI(), ErrNoCount, raw)
+	}
+	return n, resp, nil
 }
 
 // siteURL resolves a site-relative path (with an optional query) to {base}/sites/{site}/{path}.

@@ -222,7 +222,11 @@ func (cl *call) handleResponse(resp *http.Response) error {
 	var err error
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 		var body []byte
-		body, err = readAllSized(resp.Body, resp.ContentLength, maxBodyBytes)
+		size := resp.ContentLength
+		if cl.method == http.MethodHead {
+			size = 0 // a HEAD answer's Content-Length is the size of the GET's body, which is not sent
+		}
+		body, err = readAllSized(resp.Body, size, maxBodyBytes)
 		resp.Body.Close()
 		resp.Body = http.NoBody
 		if err == nil && cl.decode != nil {
