@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,12 +38,12 @@ const benchRecords = 20_000
 // the recorded answers match.
 var fixedNow = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 
-// recording holds a site's answers by request URI.
+// recording holds a site's answers by method and request URI.
 type recording struct {
 	site    recurlytest.Counts
 	siteID  string
 	apiKey  string
-	answers map[string][]byte
+	answers map[string]answer
 	records int64 // records one full sync emits
 	pages   [][]byte
 }
@@ -53,11 +54,17 @@ var (
 	recErr  error
 )
 
-// recorder is a RoundTripper that keeps every 200 body by request URI.
+// answer is one recorded 200: a page's body, or a HEAD's count.
+type answer struct {
+	body  []byte
+	total string // Recurly-Total-Records
+}
+
+// recorder is a RoundTripper that keeps every 200 answer by method and request URI.
 type recorder struct {
 	base http.RoundTripper
 	mu   sync.Mutex
-	got  map[string][]byte
+	got  map[string]answer
 }
 
 func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -71,7 +78,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	r.mu.Lock()
-	r.got[req.URL.RequestURI()] = body
+	r.got[req.Method+" "+req.URL.RequestURI()] = answer{body: body, total: resp.Header.Get("Recurly-Total-Records")}
 	r.mu.Unlock()
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return resp, nil
@@ -82,11 +89,15 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 type replayer struct{ rec *recording }
 
 func (p replayer) RoundTrip(req *http.Request) (*http.Response, error) {
-	body, ok := p.rec.answers[req.URL.RequestURI()]
+	a, ok := p.rec.answers[req.Method+" "+req.URL.RequestURI()]
 	if !ok {
-		return nil, fmt.Errorf("replay: no recorded answer for %s", req.URL.RequestURI())
+		return nil, fmt.Errorf("replay: no recorded answer for %s %s", req.Method, req.URL.RequestURI())
 	}
+	body := a.body
 	h := http.Header{}
+	if a.total != "" {
+		h.Set("Recurly-Total-Records", a.total)
+	}
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("X-RateLimit-Limit", "1000000")
 	h.Set("X-RateLimit-Remaining", "999999")
@@ -140,7 +151,7 @@ func loadRecording(tb testing.TB) *recording {
 			return
 		}
 		defer srv.Close()
-		r := &recorder{base: http.DefaultTransport, got: map[string][]byte{}}
+		r := &recorder{base: http.DefaultTransport, got: map[string]answer{}}
 		api, err := client.New(srv.Site.APIKey(), srv.Site.SiteID(), client.WithBaseURL(srv.URL), client.WithTransport(r))
 		if err != nil {
 			recErr = err
@@ -152,8 +163,10 @@ func loadRecording(tb testing.TB) *recording {
 			return
 		}
 		rec = &recording{site: srv.Site.Counts(), siteID: srv.Site.SiteID(), apiKey: srv.Site.APIKey(), answers: r.got, records: n}
-		for _, body := range r.got {
-			rec.pages = append(rec.pages, body)
+		for key, a := range r.got {
+			if strings.HasPrefix(key, http.MethodGet+" ") {
+				rec.pages = append(rec.pages, a.body)
+			}
 		}
 	})
 	if recErr != nil {

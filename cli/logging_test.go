@@ -11,9 +11,9 @@ import (
 )
 
 // requestLine matches the client's per-attempt debug line in text format.
-var requestLine = regexp.MustCompile(`^DEBUG request method=GET path=("(?:[^"\\]|\\.)*"|\S+) status=(\d+) `)
+var requestLine = regexp.MustCompile(`^DEBUG request method=(GET|HEAD) path=("(?:[^"\\]|\\.)*"|\S+) status=(\d+) `)
 
-// debugRequests returns "path?query status" for every request line on
+// debugRequests returns "METHOD path?query status" for every request line on
 // stderr (text format).
 func debugRequests(t *testing.T, stderr string) []string {
 	t.Helper()
@@ -23,19 +23,19 @@ func debugRequests(t *testing.T, stderr string) []string {
 		if m == nil {
 			continue
 		}
-		path := m[1]
+		path := m[2]
 		if strings.HasPrefix(path, `"`) {
 			var err error
 			if path, err = strconv.Unquote(path); err != nil {
 				t.Fatalf("bad quoting in %q: %v", line, err)
 			}
 		}
-		out = append(out, path+" "+m[2])
+		out = append(out, m[1]+" "+path+" "+m[3])
 	}
 	return out
 }
 
-// siteRequests returns "path?query status" for every request the site
+// siteRequests returns "METHOD path?query status" for every request the site
 // served, in the same form as debugRequests.
 func siteRequests(srv *recurlytest.Server) []string {
 	var out []string
@@ -44,7 +44,7 @@ func siteRequests(srv *recurlytest.Server) []string {
 		if r.RawQuery != "" {
 			p += "?" + r.RawQuery
 		}
-		out = append(out, p+" "+strconv.Itoa(r.Status))
+		out = append(out, r.Method+" "+p+" "+strconv.Itoa(r.Status))
 	}
 	return out
 }

@@ -27,17 +27,18 @@ import (
 	"github.com/tap-recurly/tap-recurly/streams"
 )
 
-// TestFaultSoak: a full sync of a few thousand records through 5% 500s, 3%
-// 503s, 3% 429s with Retry-After, 2% connection resets and 2% bodies cut
-// off mid-JSON exits 0 and emits exactly the set of (stream, id,
-// replication value) a fault-free run emits.
+// TestFaultSoak: a full sync of about 12,000 records through 10% 500s, 6%
+// 503s, 6% 429s with Retry-After, 6% connection resets and 6% bodies cut off
+// mid-JSON exits 0 and emits exactly the set of (stream, id, replication
+// value) a fault-free run emits.
 //
-// max_workers 64 splits every listing into 64 time windows, so the run
-// makes several hundred requests and every fault kind is drawn many times
-// (the test checks that it was). Retry waits are shortened through env
-// (the 1 s Retry-After is clamped to 20 ms); the policy is the tap's own.
+// max_workers 64 splits the big listings into time windows fetched at once,
+// so faults land on counts and on pages of concurrent windows; at these rates
+// every fault kind is drawn several times (the test checks that it was).
+// Retry waits are shortened through env (the 1 s Retry-After is clamped to
+// 20 ms); the policy is the tap's own.
 func TestFaultSoak(t *testing.T) {
-	srv := newTestSite(t, recurlytest.Config{Seed: 41})
+	srv := newTestSite(t, recurlytest.Config{Seed: 41, Counts: recurlytest.ScaledCounts(12000)})
 	dir := t.TempDir()
 	cfg := siteConfig(srv, "")
 	cfg["max_workers"] = 64
@@ -53,7 +54,7 @@ func TestFaultSoak(t *testing.T) {
 	addSeen(seen, want)
 	checkCovers(t, srv, seen)
 
-	srv.Site.SetFaults(recurlytest.Faults{Status500: 0.05, Status503: 0.03, Status429: 0.03, ConnReset: 0.02, Truncate: 0.02, RetryAfter: time.Second})
+	srv.Site.SetFaults(recurlytest.Faults{Status500: 0.10, Status503: 0.06, Status429: 0.06, ConnReset: 0.06, Truncate: 0.06, RetryAfter: time.Second})
 	srv.Site.ResetRequests()
 	faulty := runInProcess(t, "fault soak: faults", e, "--config", cfgPath, "--log-level", "debug")
 	if faulty.code != ExitOK {

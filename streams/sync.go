@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,6 +23,7 @@ const PageSize = 200
 // API is what the sync loop needs of the Recurly client.
 type API interface {
 	ListPage(ctx context.Context, pathOrNext string, p client.ListParams) (*client.Page, *client.Response, error)
+	Count(ctx context.Context, path string, p client.ListParams) (int, *client.Response, error)
 	Get(ctx context.Context, path string) (json.RawMessage, *client.Response, error)
 }
 
@@ -50,11 +52,17 @@ type Options struct {
 	// MaxWorkers bounds the time windows fetched at once across all streams.
 	MaxWorkers int
 	// Windows is the most time windows one listing's range is split into;
-	// each window is a separate cursor chain fetched concurrently. Splitting
-	// costs at most one extra (partial) page per extra window.
+	// each window is a separate cursor chain fetched concurrently. A range
+	// that could be split is first counted with one HEAD request, and split
+	// only as far as it holds MinWindowPages pages per window; each extra
+	// window costs at most one extra (partial) page.
 	Windows int
 	// MinWindow is the shortest window worth splitting off (default 30 days).
 	MinWindow time.Duration
+	// MinWindowPages is the fewest pages of records a window is split off
+	// for (default 4: splitting then costs under a quarter of a page per
+	// page read).
+	MinWindowPages int
 	// MetricInterval is how often record_count metrics are logged (default 60s).
 	MetricInterval time.Duration
 	Logger         *slog.Logger // nil: discard
@@ -83,6 +91,7 @@ type listing struct {
 	source     string
 	members    []*member
 	begin, end time.Time
+	maxWindows int // the most windows its range may be split into; 0: nothing in range
 	windows    []*window
 	keys       []string // top-level fields read from each source record
 	posKey     int      // index in keys of the source's updated_at, -1 if unused
@@ -122,8 +131,8 @@ func (s *Syncer) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// Run syncs the selected streams: each stream's SCHEMA once its listing's
-// first page is answered, then RECORDs and a STATE after every page, and a
+// Run syncs the selected streams: each stream's SCHEMA once the API first
+// answers for its listing (a count or a page), then RECORDs and a STATE after every page, and a
 // final STATE. It returns per-stream results (also on
 // error, for the streams that ran) and the first error that stopped the run.
 func (s *Syncer) Run(ctx context.Context, selected []Selected) ([]Result, error) {
@@ -141,12 +150,18 @@ func (s *Syncer) Run(ctx context.Context, selected []Selected) ([]Result, error)
 	listings := s.plan(selected, end)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	firstErr := s.size(ctx, listings)
+	if firstErr != nil {
+		cancel()
+		for _, l := range listings {
+			l.windows = nil // nothing is read after a failed count
+		}
+	}
 
 	stopMetrics := s.startMetrics(listings)
 	var (
-		wg       sync.WaitGroup
-		errOnce  sync.Once
-		firstErr error
+		wg      sync.WaitGroup
+		errOnce sync.Once
 	)
 	jobs := make(chan func(), 1024)
 	workers := max(1, s.Options.MaxWorkers)
@@ -174,7 +189,7 @@ func (s *Syncer) Run(ctx context.Context, selected []Selected) ([]Result, error)
 					return
 				}
 				if err := s.syncWindow(ctx, l, w, log); err != nil {
-					errOnce.Do(func() { firstErr = err; cancel() })
+					errOnce.Do(func() { firstErr = cmp.Or(firstErr, err); cancel() })
 				}
 			}
 		}
@@ -274,28 +289,104 @@ func (s *Syncer) plan(selected []Selected, end time.Time) []*listing {
 		if !l.begin.Before(l.end) && !l.begin.Equal(l.end) {
 			continue // nothing in range: no requests
 		}
-		l.windows = split(l.begin, l.end, s.Options.Windows, s.Options.MinWindow)
-		l.remaining = len(l.windows)
-		for _, m := range l.members {
-			m.winMax = make([]time.Time, len(l.windows))
-		}
+		l.maxWindows = maxWindows(l.begin, l.end, s.Options.Windows, s.Options.MinWindow)
 	}
 	return order
 }
 
-// split cuts [begin, end] into at most n windows of at least minSpan each.
-// Window bounds are inclusive, as the API's begin_time and end_time are, so
-// a record on a boundary second is read by both neighbours (a duplicate,
-// never a loss).
-func split(begin, end time.Time, n int, minSpan time.Duration) []*window {
+// size decides each listing's windows. A listing whose range is long enough
+// to split is counted first with one HEAD request (the API's
+// Recurly-Total-Records), running concurrently for all listings: a range
+// too small to fill MinWindowPages pages per window is read as one cursor
+// chain, and an empty one is not read at all (its SCHEMA still goes out).
+// Without a usable count the range is split by time alone.
+func (s *Syncer) size(ctx context.Context, listings []*listing) error {
+	log := s.logger()
+	minPages := s.Options.MinWindowPages
+	if minPages <= 0 {
+		minPages = 4
+	}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	sem := make(chan struct{}, max(1, s.Options.MaxWorkers))
+	for _, l := range listings {
+		if l.maxWindows <= 1 {
+			l.setWindows(l.maxWindows)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			n, _, err := s.API.Count(ctx, l.source, client.ListParams{Sort: "updated_at", Order: "asc", BeginTime: l.begin, EndTime: l.end})
+			k := l.maxWindows
+			switch {
+			case errors.Is(err, client.ErrNoCount):
+				log.Debug(fmt.Sprintf("%s: no record count (%v); splitting %d ways by time", streamNames(l), err, k))
+			case err != nil:
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = fmt.Errorf("%s: %w", streamNames(l), err)
+				}
+				mu.Unlock()
+				return
+			default:
+				pages := (n + PageSize - 1) / PageSize
+				k = max(0, min(k, pages/minPages))
+				if n > 0 {
+					k = max(k, 1)
+				}
+				log.Debug(fmt.Sprintf("%s: %d records in range, %d windows", streamNames(l), n, k),
+					"source", "/"+l.source, "records", n, "windows", k)
+				if n == 0 {
+					if err := s.writeSchemas(l); err != nil {
+						mu.Lock()
+						firstErr = cmp.Or(firstErr, err)
+						mu.Unlock()
+						return
+					}
+				}
+			}
+			l.setWindows(k)
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
+
+// setWindows splits the listing's range into k windows (none: nothing to read).
+func (l *listing) setWindows(k int) {
+	if k > 0 {
+		l.windows = split(l.begin, l.end, k)
+	}
+	l.remaining = len(l.windows)
+	for _, m := range l.members {
+		m.winMax = make([]time.Time, len(l.windows))
+	}
+}
+
+// maxWindows is how many windows of at least minSpan each (default 30 days)
+// [begin, end] may be split into, at most n.
+func maxWindows(begin, end time.Time, n int, minSpan time.Duration) int {
 	if minSpan <= 0 {
 		minSpan = 30 * 24 * time.Hour
 	}
 	span := end.Sub(begin)
-	k := 1
 	if n > 1 && span > minSpan {
-		k = int(min(int64(n), int64(span/minSpan)))
+		return int(min(int64(n), int64(span/minSpan)))
 	}
+	return 1
+}
+
+// split cuts [begin, end] into k windows of equal length. Window bounds are
+// inclusive, as the API's begin_time and end_time are, so a record on a
+// boundary second is read by both neighbours (a duplicate, never a loss).
+func split(begin, end time.Time, k int) []*window {
+	span := end.Sub(begin)
 	out := make([]*window, k)
 	for i := range k {
 		b := begin.Add(span * time.Duration(i) / time.Duration(k)).Truncate(time.Second)
@@ -370,18 +461,8 @@ func streamNames(l *listing) string {
 // writePage emits one page's records for every member stream, then moves
 // the bookmarks over what was written and emits STATE.
 func (s *Syncer) writePage(ctx context.Context, l *listing, w *window, page *client.Page) error {
-	l.schemaOnce.Do(func() {
-		s.wroteAny.Store(true)
-		for _, m := range l.members {
-			st := m.sel.Stream
-			if err := s.Out.WriteSchema(st.Name, m.sel.Schema, st.KeyProperties(), []string{st.ReplicationKey}); err != nil {
-				l.schemaErr = err
-				return
-			}
-		}
-	})
-	if l.schemaErr != nil {
-		return l.schemaErr
+	if err := s.writeSchemas(l); err != nil {
+		return err
 	}
 	extracted := time.Now().UTC()
 	fields := make([][]byte, len(l.keys))
@@ -468,6 +549,22 @@ func (s *Syncer) writePage(ctx context.Context, l *listing, w *window, page *cli
 	s.advance(l)
 	l.mu.Unlock()
 	return s.Out.WriteState(s.State.Snapshot())
+}
+
+// writeSchemas writes the SCHEMA of each of the listing's streams, once:
+// when the API first answers for the listing.
+func (s *Syncer) writeSchemas(l *listing) error {
+	l.schemaOnce.Do(func() {
+		s.wroteAny.Store(true)
+		for _, m := range l.members {
+			st := m.sel.Stream
+			if err := s.Out.WriteSchema(st.Name, m.sel.Schema, st.KeyProperties(), []string{st.ReplicationKey}); err != nil {
+				l.schemaErr = err
+				return
+			}
+		}
+	})
+	return l.schemaErr
 }
 
 // advance moves each member's bookmark to the largest replication value

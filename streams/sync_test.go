@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net/http"
 	"net/url"
 	"slices"
 	"sort"
@@ -192,7 +193,7 @@ func TestFullSyncEmitsEveryRecord(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newSite(t, recurlytest.Config{Seed: 7})
-			out, results, err := runSync(t, context.Background(), srv, everything(t), runOpts{opts: streams.Options{Windows: tt.windows, MinWindow: 24 * time.Hour}})
+			out, results, err := runSync(t, context.Background(), srv, everything(t), runOpts{opts: streams.Options{Windows: tt.windows, MinWindow: 24 * time.Hour, MinWindowPages: 1}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -224,14 +225,15 @@ func TestFullSyncEmitsEveryRecord(t *testing.T) {
 				}
 			}
 			// Requests: one page per 200 records of each listing (accounts
-			// once for both accounts and billing_info), plus one per window.
+			// once for both accounts and billing_info); split, plus the
+			// count (HEAD) and one partial page per extra window.
 			listings := map[string]int{}
 			for _, st := range streams.All() {
 				listings[st.Source] = len(srv.Site.Keys(st.Source))
 			}
 			budget := 0
 			for _, n := range listings {
-				budget += pagesNeeded(n) + tt.windows - 1
+				budget += pagesNeeded(n) + tt.windows
 			}
 			if tt.windows == 1 {
 				budget = 0
@@ -424,7 +426,7 @@ func TestInterruptedRunResumesWithoutLoss(t *testing.T) {
 			var st *state.State
 			for run := 0; ; run++ {
 				ctx, cancel := context.WithCancel(context.Background())
-				ro := runOpts{initial: st, opts: streams.Options{Windows: tt.windows, MinWindow: 24 * time.Hour, MaxWorkers: tt.workers}}
+				ro := runOpts{initial: st, opts: streams.Options{Windows: tt.windows, MinWindow: 24 * time.Hour, MinWindowPages: 1, MaxWorkers: tt.workers}}
 				if run < len(tt.after) {
 					ro.api = &cancelAfter{API: newClient(t, srv), n: tt.after[run], cancel: cancel}
 				}
@@ -681,5 +683,136 @@ func TestRefusedFirstRequestWritesNothing(t *testing.T) {
 	}
 	if len(out.lines) != 0 {
 		t.Fatalf("%d messages written for a refused run, want none", len(out.lines))
+	}
+}
+
+// TestListingSizing: over a range long enough to split, each listing is
+// first counted with one HEAD; then a listing too small for MinWindowPages
+// pages per window is read as one cursor chain, an empty one is not read at
+// all (its SCHEMA still goes out), and a big one is split into windows.
+// Requests stay within the pages the records fill plus one per selected
+// stream (the bound of issue 6), except for the partial page each extra
+// window of a split listing may add: splitting trades those for
+// concurrency, and only where a window holds MinWindowPages pages or more.
+func TestListingSizing(t *testing.T) {
+	counts := recurlytest.Counts{Accounts: 150, LineItems: 3200, Coupons: 0, Invoices: 20, Plans: 3, AddOns: 5, Subscriptions: 410, Transactions: 30}
+	srv := newSite(t, recurlytest.Config{Seed: 5, Counts: counts})
+	out, _, err := runSync(t, context.Background(), srv, everything(t), runOpts{opts: streams.Options{Windows: 4, MinWindow: 24 * time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type tally struct{ heads, gets, windows int }
+	bySource := map[string]*tally{}
+	prefix := "/sites/" + srv.Site.SiteID() + "/"
+	for _, r := range srv.Site.Requests() {
+		src := strings.TrimPrefix(r.Path, prefix)
+		if bySource[src] == nil {
+			bySource[src] = &tally{}
+		}
+		switch {
+		case r.Method == http.MethodHead:
+			bySource[src].heads++
+		case !strings.Contains(r.RawQuery, "cursor="):
+			bySource[src].windows++ // a window's first page
+			bySource[src].gets++
+		default:
+			bySource[src].gets++
+		}
+	}
+	tests := []struct {
+		source             string
+		records            int
+		wantWindows        int
+		wantGetsAtMostMore int // partial pages the split may add
+	}{
+		{"accounts", 150, 1, 0},
+		{"line_items", 3200, 4, 3}, // 16 pages: 4 windows of 4
+		{"coupons", 0, 0, 0},       // counted empty: never read
+		{"invoices", 20, 1, 0},
+		{"plans", 3, 1, 0},
+		{"add_ons", 5, 1, 0},
+		{"subscriptions", 410, 1, 0}, // 3 pages: too few to split
+		{"transactions", 30, 1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.source, func(t *testing.T) {
+			got := bySource[tt.source]
+			if got == nil {
+				got = &tally{}
+			}
+			if got.heads != 1 {
+				t.Errorf("%d HEAD requests, want 1", got.heads)
+			}
+			if got.windows != tt.wantWindows {
+				t.Errorf("%d windows, want %d", got.windows, tt.wantWindows)
+			}
+			if lo, hi := pagesNeeded(tt.records), pagesNeeded(tt.records)+tt.wantGetsAtMostMore; got.gets < lo || got.gets > hi {
+				t.Errorf("%d pages fetched, want %d..%d", got.gets, lo, hi)
+			}
+		})
+	}
+	bound := 0
+	for _, st := range streams.All() {
+		bound += pagesNeeded(len(siteIDs(srv, st.Name))) + 1
+	}
+	for _, tt := range tests {
+		bound += max(0, tt.wantWindows-1)
+	}
+	if n := len(srv.Site.Requests()); n > bound {
+		t.Errorf("%d requests; the bound is %d", n, bound)
+	}
+	// The empty stream still announces its schema; every other stream's
+	// records all arrive.
+	var couponSchema bool
+	for _, m := range out.lines {
+		if string(m["type"]) == `"SCHEMA"` && string(m["stream"]) == `"coupons"` {
+			couponSchema = true
+		}
+	}
+	if !couponSchema {
+		t.Error("no SCHEMA for coupons, which the count found empty")
+	}
+	for _, st := range streams.All() {
+		if got, want := len(out.ids(st.Name, st.KeyProperty)), len(siteIDs(srv, st.Name)); got != want {
+			t.Errorf("%s: %d distinct records emitted, the site has %d", st.Name, got, want)
+		}
+	}
+}
+
+// noCount is an API whose counts come back without a usable header.
+type noCount struct{ streams.API }
+
+func (noCount) Count(context.Context, string, client.ListParams) (int, *client.Response, error) {
+	return 0, nil, client.ErrNoCount
+}
+
+// TestListingSizingWithoutCount: when the API gives no count, every listing
+// is split by time alone, and every record still arrives.
+func TestListingSizingWithoutCount(t *testing.T) {
+	srv := newSite(t, recurlytest.Config{Seed: 5})
+	out, _, err := runSync(t, context.Background(), srv, everything(t),
+		runOpts{api: noCount{newClient(t, srv)}, opts: streams.Options{Windows: 4, MinWindow: 24 * time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstPages := map[string]int{}
+	for _, r := range srv.Site.Requests() {
+		if r.Method != http.MethodGet || strings.Contains(r.RawQuery, "cursor=") {
+			continue
+		}
+		firstPages[r.Path]++
+	}
+	if len(firstPages) != 8 {
+		t.Fatalf("first pages of %d listings, want 8: %v", len(firstPages), firstPages)
+	}
+	for path, n := range firstPages {
+		if n != 4 {
+			t.Errorf("%s: %d windows, want 4 (split by time)", path, n)
+		}
+	}
+	for _, st := range streams.All() {
+		if got, want := len(out.ids(st.Name, st.KeyProperty)), len(siteIDs(srv, st.Name)); got != want {
+			t.Errorf("%s: %d distinct records emitted, the site has %d", st.Name, got, want)
+		}
 	}
 }
