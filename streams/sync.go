@@ -132,9 +132,10 @@ func (s *Syncer) logger() *slog.Logger {
 }
 
 // Run syncs the selected streams: each stream's SCHEMA once the API first
-// answers for its listing (a count or a page), then RECORDs and a STATE after every page, and a
-// final STATE. It returns per-stream results (also on
-// error, for the streams that ran) and the first error that stopped the run.
+// answers for its listing (a count or a page), then RECORDs and a STATE
+// after every page, and a final STATE. It returns per-stream results (also
+// on error, for the streams that ran) and the first error that stopped the
+// run.
 func (s *Syncer) Run(ctx context.Context, selected []Selected) ([]Result, error) {
 	log := s.logger()
 	now := time.Now
@@ -189,7 +190,7 @@ func (s *Syncer) Run(ctx context.Context, selected []Selected) ([]Result, error)
 					return
 				}
 				if err := s.syncWindow(ctx, l, w, log); err != nil {
-					errOnce.Do(func() { firstErr = cmp.Or(firstErr, err); cancel() })
+					errOnce.Do(func() { firstErr = err; cancel() })
 				}
 			}
 		}
@@ -348,6 +349,9 @@ func (s *Syncer) size(ctx context.Context, listings []*listing) error {
 						firstErr = cmp.Or(firstErr, err)
 						mu.Unlock()
 						return
+					}
+					for _, m := range l.members {
+						log.Info(fmt.Sprintf("stream %s: done, no records in range", m.sel.Stream.Name), "stream", m.sel.Stream.Name, "records", 0)
 					}
 				}
 			}
