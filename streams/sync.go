@@ -330,9 +330,7 @@ func (s *Syncer) size(ctx context.Context, listings []*listing) error {
 				log.Debug(fmt.Sprintf("%s: no record count (%v); splitting %d ways by time", streamNames(l), err, k))
 			case err != nil:
 				mu.Lock()
-				if firstErr == nil {
-					firstErr = fmt.Errorf("%s: %w", streamNames(l), err)
-				}
+				firstErr = cmp.Or(firstErr, fmt.Errorf("%s: %w", streamNames(l), err))
 				mu.Unlock()
 				return
 			default:
