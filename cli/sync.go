@@ -160,13 +160,23 @@ func describeReadError(err error) string {
 	return err.Error()
 }
 
-func loadState(path string) (*state.State, error) {
+// loadState reads the state file, refusing a bookmark more than a day
+// after the run's start (a run from it would silently extract nothing) and
+// warning about one within a day (clock skew).
+func loadState(path string, start time.Time, log *slog.Logger) (*state.State, error) {
 	if path == "" {
 		return nil, nil
 	}
 	st, err := state.Load(path)
 	if err != nil {
 		return nil, inputError{err}
+	}
+	ahead, err := st.CheckFuture(path, start)
+	if err != nil {
+		return nil, inputError{err}
+	}
+	for _, f := range ahead {
+		log.Warn(fmt.Sprintf("%s: %s (clock skew?); the stream reads nothing until then", path, f))
 	}
 	return st, nil
 }
@@ -198,7 +208,7 @@ func newClient(cfg *config.Config, log *slog.Logger, extra ...client.Option) (*c
 func runSync(ctx context.Context, o options, cfg *config.Config, e env, log *slog.Logger) error {
 	// The state is read before the catalog so that every bad input file is
 	// refused before anything is logged.
-	initial, err := loadState(o.statePath)
+	initial, err := loadState(o.statePath, e.now(), log)
 	if err != nil {
 		return err
 	}
