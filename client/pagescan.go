@@ -14,21 +14,49 @@ import (
 func decodePage(b []byte) (*Page, error) { return decodePageFields(b, nil) }
 
 // decodePageFields is decodePage that also locates the top-level keys of every record in Page.Fields.
+// Records holding invalid UTF-8 are repaired (see Page.Repaired).
 func decodePageFields(b []byte, keys []string) (*Page, error) {
-	if p, ok := scanPage(b, keys); ok {
-		return p, nil
-	}
-	p, err := decodeEnvelope(bytes.NewReader(b))
-	if err != nil || len(keys) == 0 {
-		return p, err
-	}
-	p.Fields = make([][]byte, len(p.Records)*len(keys))
-	for i, r := range p.Records {
-		if err := jsonscan.Fields(r, keys, p.Fields[i*len(keys):(i+1)*len(keys)]); err != nil {
+	p, ok := scanPage(b, keys)
+	if !ok {
+		var err error
+		if p, err = decodeEnvelope(bytes.NewReader(b)); err != nil {
 			return nil, err
 		}
+		if len(keys) > 0 {
+			p.Fields = make([][]byte, len(p.Records)*len(keys))
+			for i := range p.Records {
+				if err := p.fields(i, keys); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	if !utf8.Valid(b) {
+		return p, p.repair(keys)
 	}
 	return p, nil
+}
+
+// fields locates keys in record i.
+func (p *Page) fields(i int, keys []string) error {
+	return jsonscan.Fields(p.Records[i], keys, p.Fields[i*len(keys):(i+1)*len(keys)])
+}
+
+// repair replaces invalid UTF-8 in each record with U+FFFD, noting the record in p.Repaired.
+func (p *Page) repair(keys []string) error {
+	for i, r := range p.Records {
+		if utf8.Valid(r) {
+			continue
+		}
+		p.Records[i] = bytes.ToValidUTF8(r, []byte("\uFFFD"))
+		p.Repaired = append(p.Repaired, i)
+		if len(keys) > 0 {
+			if err := p.fields(i, keys); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // scanPage reads a list envelope in one pass of jsonscan.Value, which checks every value strictly, so
