@@ -155,7 +155,7 @@ func decodeRecords(dec *json.Decoder, p *Page) error {
 		return nil // "data": null reads as no records
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return fmt.Errorf("list envelope: data is %v, not an array", tok)
+		return fmt.Errorf("list envelope: data is %s, not an array", kindOf(tok))
 	}
 	for dec.More() {
 		var m json.RawMessage
@@ -168,6 +168,20 @@ func decodeRecords(dec *json.Decoder, p *Page) error {
 		p.Records = append(p.Records, m)
 	}
 	return expectDelim(dec, ']', "list envelope: data")
+}
+
+// kindOf names the kind of JSON value a token starts.
+func kindOf(tok json.Token) string {
+	switch tok.(type) {
+	case json.Delim:
+		return "an object"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	default:
+		return "a number"
+	}
 }
 
 func expectDelim(dec *json.Decoder, want json.Delim, what string) error {

@@ -92,35 +92,12 @@ func scanPage(b []byte, keys []string) (p *Page, ok bool) {
 				return nil, false
 			}
 			sawData = true
-			if i, ok = scanRecords(b, i, p, keys); !ok {
-				return nil, false
-			}
+			i, ok = scanRecords(b, i, p, keys)
 		} else {
-			end, err := jsonscan.Value(b, i)
-			if err != nil {
-				return nil, false
-			}
-			v := b[i:end]
-			switch string(key) {
-			case "has_more":
-				switch string(v) {
-				case "true":
-					p.HasMore = true
-				case "false", "null":
-					p.HasMore = false
-				default:
-					return nil, false
-				}
-			case "next":
-				if string(v) != "null" { // null leaves Next as it was, as decoding into *string does
-					s, ok := jsonscan.String(v)
-					if !ok || !utf8.Valid(v) { // encoding/json would replace invalid UTF-8
-						return nil, false
-					}
-					p.Next = s
-				}
-			}
-			i = end
+			i, ok = scanMember(b, i, string(key), p)
+		}
+		if !ok {
+			return nil, false
 		}
 		i = jsonscan.SkipSpace(b, i)
 		if i >= len(b) {
@@ -138,6 +115,36 @@ func scanPage(b []byte, keys []string) (p *Page, ok bool) {
 		return nil, false
 	}
 	return p, true
+}
+
+// scanMember reads the value at b[i] of the envelope's member key (other than data) into p and returns
+// the offset just past it.
+func scanMember(b []byte, i int, key string, p *Page) (int, bool) {
+	end, err := jsonscan.Value(b, i)
+	if err != nil {
+		return 0, false
+	}
+	v := b[i:end]
+	switch key {
+	case "has_more":
+		switch string(v) {
+		case "true":
+			p.HasMore = true
+		case "false", "null":
+			p.HasMore = false
+		default:
+			return 0, false
+		}
+	case "next":
+		if string(v) != "null" { // null leaves Next as it was, as decoding into *string does
+			s, ok := jsonscan.String(v)
+			if !ok || !utf8.Valid(v) { // encoding/json would replace invalid UTF-8
+				return 0, false
+			}
+			p.Next = s
+		}
+	}
+	return end, true
 }
 
 // scanRecords reads the data array (or null) starting at b[i] into p.Records and returns the offset just
