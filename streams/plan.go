@@ -20,12 +20,13 @@ import (
 //   - a chain is one cursor chain, a list path with its parameters paged
 //     through API.List, whose records belong to one window.
 //
-// A site-level listing reads one chain per window. A per-parent listing
-// (one child list per parent record, such as accounts/{id}/notes) is one
-// window read by one chain per parent id: add chains to it with
-// listing.addChain as parent ids become known, and mark the window
-// unordered, since each chain is sorted on its own. Nothing in the page
-// loop knows which kind a chain belongs to.
+// A site-level listing reads one chain per window (setWindows). A per-parent
+// listing (one child list per parent record, such as accounts/{id}/notes)
+// is one window read by one chain per parent id, path-escaped into the
+// child path: each chain added raises window.chains, and the window is done
+// when the last one finishes; since each child list is sorted on its own,
+// its bookmark may move only then. Nothing in the page loop knows which
+// kind a chain belongs to.
 
 // listing is one list read for one or more streams.
 type listing struct {

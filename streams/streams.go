@@ -40,29 +40,23 @@ type Stream struct {
 	// record's id, path-escaped) fetched when a source record lacks the
 	// Embedded key altogether. A 404 there means the record has none.
 	Fallback string
-
-	// DocURL is the API reference of the operation the stream reads; the
-	// catalog's stream description and the README link to it.
-	DocURL string
 }
 
 // KeyProperties returns the stream's primary key as Singer lists it.
 func (s Stream) KeyProperties() []string { return []string{s.KeyProperty} }
 
-const docBase = "https://developers.recurly.com/api/v2018-08-09#operation/"
-
 // table is every stream, sorted by name, built once.
 var table = sortedByName([]Stream{
-	{Name: "accounts", Object: "Account", Source: "accounts", KeyProperty: "id", ReplicationKey: "updated_at", DocURL: docBase + "list_accounts"},
-	{Name: "adjustments", Object: "LineItem", Source: "line_items", KeyProperty: "id", ReplicationKey: "updated_at", DocURL: docBase + "list_line_items"},
+	{Name: "accounts", Object: "Account", Source: "accounts", KeyProperty: "id", ReplicationKey: "updated_at"},
+	{Name: "adjustments", Object: "LineItem", Source: "line_items", KeyProperty: "id", ReplicationKey: "updated_at"},
 	{Name: "billing_info", Object: "BillingInfo", Source: "accounts", KeyProperty: "account_id", ReplicationKey: "updated_at",
-		Embedded: "billing_info", Fallback: "accounts/%s/billing_info", DocURL: docBase + "list_accounts"},
-	{Name: "coupons", Object: "Coupon", Source: "coupons", KeyProperty: "id", ReplicationKey: "updated_at", DocURL: docBase + "list_coupons"},
-	{Name: "invoices", Object: "Invoice", Source: "invoices", KeyProperty: "id", ReplicationKey: "updated_at", DocURL: docBase + "list_invoices"},
-	{Name: "plans", Object: "Plan", Source: "plans", KeyProperty: "id", ReplicationKey: "updated_at", DocURL: docBase + "list_plans"},
-	{Name: "plans_add_ons", Object: "AddOn", Source: "add_ons", KeyProperty: "id", ReplicationKey: "updated_at", DocURL: docBase + "list_add_ons"},
-	{Name: "subscriptions", Object: "Subscription", Source: "subscriptions", KeyProperty: "id", ReplicationKey: "updated_at", DocURL: docBase + "list_subscriptions"},
-	{Name: "transactions", Object: "Transaction", Source: "transactions", KeyProperty: "id", ReplicationKey: "collected_at", DocURL: docBase + "list_transactions"},
+		Embedded: "billing_info", Fallback: "accounts/%s/billing_info"},
+	{Name: "coupons", Object: "Coupon", Source: "coupons", KeyProperty: "id", ReplicationKey: "updated_at"},
+	{Name: "invoices", Object: "Invoice", Source: "invoices", KeyProperty: "id", ReplicationKey: "updated_at"},
+	{Name: "plans", Object: "Plan", Source: "plans", KeyProperty: "id", ReplicationKey: "updated_at"},
+	{Name: "plans_add_ons", Object: "AddOn", Source: "add_ons", KeyProperty: "id", ReplicationKey: "updated_at"},
+	{Name: "subscriptions", Object: "Subscription", Source: "subscriptions", KeyProperty: "id", ReplicationKey: "updated_at"},
+	{Name: "transactions", Object: "Transaction", Source: "transactions", KeyProperty: "id", ReplicationKey: "collected_at"},
 })
 
 func sortedByName(all []Stream) []Stream {
