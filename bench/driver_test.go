@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/tap-recurly/tap-recurly/recurlytest"
 	"os"
 	"testing"
 	"time"
@@ -73,11 +74,18 @@ func TestTargets(t *testing.T) {
 	small := scenario{Name: "small", For: []string{forMemory}}
 	big := scenario{Name: "big", For: []string{forMemory}}
 	quota := quotaSite(scenario{Name: "quota", For: []string{forQuota}, QuotaLimit: 30}) // 3 requests/s allowed
+	incr := scenario{Name: "incr", For: []string{forIncremental}}
+	floorRun := run(scenario{Name: "floor", For: []string{forCPU}}, 300_000, 0, 0, 3*time.Second, time.Second, 1, nil)
+	floorRun.Floor = &spawnResult{User: time.Second, Sys: time.Second / 2} // x2.0
+	quotaRun := run(quota, 1000, 90, 100, time.Second, 35*time.Second, 1, map[int]int{200: 89, 429: 1})
+	quotaRun.WorstWindow, quotaRun.Budget = 31, 30
+	incrRun := run(incr, 10, 0, 0, time.Second, time.Second, 1, nil)
+	incrRun.SecondRequests, incrRun.Listings = 9, 8
 	r := &report{Outcomes: []*outcome{
 		run(cpuRun, 300_000, 1500, 1600, 2*time.Second, time.Second, 30_000, map[int]int{200: 1500}), // 150k/CPU-s
 		run(big, 1_000_000, 0, 0, time.Second, time.Second, 70*1024, nil),
 		run(small, 100_000, 0, 0, time.Second, time.Second, 40*1024, nil),
-		run(quota, 1000, 90, 100, time.Second, 35*time.Second, 1, map[int]int{200: 89, 429: 1}),
+		quotaRun, floorRun, incrRun,
 	}}
 	got := map[string]string{}
 	for _, tg := range r.targets() {
@@ -89,7 +97,11 @@ func TestTargets(t *testing.T) {
 		"peak RSS/small":                "n/a (baseline for flatness)",
 		"peak RSS/big":                  "NOT met", // 70 MB
 		"peak RSS, flat/small -> big":   "NOT met", // x1.75
-		"quota-bound wall time, quota_limit 30, sliding window/quota": "NOT met", // a 429; 35 s <= 1.15*90/3 = 34.5 s fails too
+		"quota-bound wall time, quota_limit 30, sliding window/quota":        "NOT met", // a 429; 35 s <= 1.15*90/3 = 34.5 s fails too
+		"worst window over the budget, quota_limit 30, sliding window/quota": "NOT met", // 31 of 30
+		"CPU, every field selected/floor":                                    "met",
+		"CPU over the I/O floor/floor":                                       "met",     // exactly x2.0
+		"requests, incremental run with no changes/incr":                     "NOT met", // 9 for 8 listings
 	}
 	for k, v := range want {
 		if got[k] != v {
@@ -128,5 +140,42 @@ func TestSpawn(t *testing.T) {
 	}
 	if _, err := spawn(spawnRequest{Path: dir + "/missing", StderrPath: dir + "/e"}); err == nil {
 		t.Error("spawning a missing program did not fail")
+	}
+}
+
+func TestWorstWindow(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(ms ...int) []recurlytest.Request {
+		var out []recurlytest.Request
+		for _, m := range ms {
+			out = append(out, recurlytest.Request{At: t0.Add(time.Duration(m) * time.Millisecond)})
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		log  []recurlytest.Request
+		want int
+	}{
+		{nil, 0},
+		{at(0), 1},
+		{at(0, 999, 1000), 2},       // [0, 1000) holds two
+		{at(1000, 0, 500, 1400), 3}, // unsorted: 500, 1000, 1400 within a second
+		{at(0, 2000, 4000), 1},
+	} {
+		if got := worstWindow(tt.log, time.Second); got != tt.want {
+			t.Errorf("worstWindow(%v) = %d, want %d", tt.log, got, tt.want)
+		}
+	}
+}
+
+func TestNextLink(t *testing.T) {
+	for _, tt := range []struct{ body, want string }{
+		{`{"object":"list","has_more":true,"next":"\/sites\/s\/accounts?cursor=a&limit=200","data":[]}`, "/sites/s/accounts?cursor=a&limit=200"},
+		{`{"object":"list","has_more":false,"next":null,"data":[]}`, ""},
+		{`{"object":"list","data":[]}`, ""},
+	} {
+		if got := nextLink([]byte(tt.body)); got != tt.want {
+			t.Errorf("nextLink(%s) = %q, want %q", tt.body, got, tt.want)
+		}
 	}
 }

@@ -36,7 +36,16 @@ func main() {
 	workers := flag.Int("max-workers", 4, "the tap's max_workers for -profile")
 	serve := flag.Int("serve", 0, "internal: serve a site of this many records for -profile")
 	only := flag.String("only", "", "comma-separated run names to run (default: all of the plan)")
+	floor := flag.String("floor", "", "internal: run as the floor reader on the site of this tap config (see floor.go)")
 	flag.Parse()
+
+	if *floor != "" {
+		if err := runFloor(*floor, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "bench floor:", err)
+			os.Exit(1)
+		}
+		return
+	}
 
 	if *spawnerMode {
 		if err := serveSpawner(os.Stdin, os.Stdout); err != nil {

@@ -97,6 +97,24 @@ func (r *report) targets() []target {
 		}
 	}
 	for _, o := range r.Outcomes {
+		if o.Floor != nil {
+			out = append(out, target{
+				Name:    "CPU over the I/O floor",
+				Run:     o.Name,
+				Figure:  fmt.Sprintf("x%.2f (tap %.2f s, floor reader %.2f s user+sys)", o.FloorRatio(), o.CPU().Seconds(), (o.Floor.User + o.Floor.Sys).Seconds()),
+				Target:  "<= x2.0",
+				Verdict: verdict(o.FloorRatio() <= 2.0),
+			})
+		}
+		if o.serves(forIncremental) {
+			out = append(out, target{
+				Name:    "requests, incremental run with no changes",
+				Run:     o.Name,
+				Figure:  fmt.Sprintf("%d requests", o.SecondRequests),
+				Target:  fmt.Sprintf("= %d (one per listing)", o.Listings),
+				Verdict: verdict(o.SecondRequests <= o.Listings),
+			})
+		}
 		if o.serves(forMemory) {
 			rss = append(rss, o)
 		}
@@ -138,6 +156,13 @@ func (r *report) targets() []target {
 			if o.RateBuckets == 1 {
 				window = "fixed window"
 			}
+			out = append(out, target{
+				Name:    fmt.Sprintf("worst window over the budget, quota_limit %d, %s", o.QuotaLimit, window),
+				Run:     o.Name,
+				Figure:  fmt.Sprintf("%d over (%d requests in the busiest %s, budget %d)", max(0, o.WorstWindow-o.Budget), o.WorstWindow, o.RateWindow, o.Budget),
+				Target:  "0",
+				Verdict: verdict(o.WorstWindow <= o.Budget),
+			})
 			out = append(out, target{
 				Name: fmt.Sprintf("quota-bound wall time, quota_limit %d, %s", o.QuotaLimit, window),
 				Run:  o.Name,

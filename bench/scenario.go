@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -19,6 +20,9 @@ const (
 	forCPU      = "cpu"
 	forMemory   = "memory"
 	forQuota    = "quota"
+	// forIncremental runs the tap a second time from the first run's last
+	// STATE, with nothing changed on the site, and counts its requests.
+	forIncremental = "incremental"
 )
 
 // scenario is one tap run against one simulated site.
@@ -60,7 +64,7 @@ func fixedWindow(sc scenario) scenario {
 func fullPlan() []scenario {
 	return []scenario{
 		{Name: "200k-min-requests", For: []string{forRequests, forCPU}, Records: 200_000, MaxWorkers: 1, QuotaLimit: 100},
-		{Name: "200k-default", For: []string{forRequests, forCPU}, Records: 200_000, MaxWorkers: 4, QuotaLimit: 100},
+		{Name: "200k-default", For: []string{forRequests, forCPU, forIncremental}, Records: 200_000, MaxWorkers: 4, QuotaLimit: 100},
 		{Name: "100k-default", For: []string{forMemory}, Records: 100_000, MaxWorkers: 4, QuotaLimit: 100},
 		{Name: "1m-default", For: []string{forMemory, forCPU}, Records: 1_000_000, MaxWorkers: 4, QuotaLimit: 100},
 		// About 300 requests at 10 allowed per second, and about 90 at 3.
@@ -74,7 +78,7 @@ func fullPlan() []scenario {
 func quickPlan() []scenario {
 	return []scenario{
 		{Name: "20k-min-requests", For: []string{forRequests, forCPU}, Records: 20_000, MaxWorkers: 1, QuotaLimit: 100},
-		{Name: "20k-default", For: []string{forRequests, forCPU}, Records: 20_000, MaxWorkers: 4, QuotaLimit: 100},
+		{Name: "20k-default", For: []string{forRequests, forCPU, forIncremental}, Records: 20_000, MaxWorkers: 4, QuotaLimit: 100},
 		{Name: "10k-default", For: []string{forMemory}, Records: 10_000, MaxWorkers: 4, QuotaLimit: 100},
 		{Name: "50k-default", For: []string{forMemory}, Records: 50_000, MaxWorkers: 4, QuotaLimit: 100},
 		quotaSite(scenario{Name: "quota-100", For: []string{forQuota}, Records: 12_000, MaxWorkers: 4, QuotaLimit: 100}),
@@ -128,6 +132,46 @@ type outcome struct {
 	Statuses  map[int]int        // responses by HTTP status
 	SiteBuild time.Duration      // time to generate the site
 	Run       spawnResult
+
+	// Floor is the floor reader's run on the same site (CPU scenarios):
+	// every page received and copied out unparsed.
+	Floor *spawnResult
+	// Listings is how many site-level lists a default run reads.
+	Listings int
+	// SecondRequests is the requests of a second run from the first run's
+	// last STATE with nothing changed (incremental scenarios).
+	SecondRequests int
+	// WorstWindow is the most of the tap's requests the site saw in any
+	// window of RateWindow (quota scenarios), and Budget the tap's share
+	// of the limit, floor(RateLimit*QuotaLimit/100).
+	WorstWindow, Budget int
+}
+
+// FloorRatio is the tap's CPU over the floor reader's on the same site
+// (both read every record once), or 0 without a floor run.
+func (o *outcome) FloorRatio() float64 {
+	if o.Floor == nil || o.Floor.User+o.Floor.Sys <= 0 {
+		return 0
+	}
+	return o.CPU().Seconds() / (o.Floor.User + o.Floor.Sys).Seconds()
+}
+
+// worstWindow is the most requests of log inside any window of length w
+// (half-open [t, t+w) starting at a request).
+func worstWindow(log []recurlytest.Request, w time.Duration) int {
+	at := make([]time.Time, len(log))
+	for i, r := range log {
+		at[i] = r.At
+	}
+	sort.Slice(at, func(i, j int) bool { return at[i].Before(at[j]) })
+	best, j := 0, 0
+	for i := range at {
+		for j < len(at) && at[j].Sub(at[i]) < w {
+			j++
+		}
+		best = max(best, j-i)
+	}
+	return best
 }
 
 // CPU is the tap's user+sys CPU time.
@@ -252,6 +296,20 @@ func measure(sp *spawner, tap, work string, sc scenario) (*outcome, error) {
 	if err := writeRequestLog(filepath.Join(dir, "requests.tsv"), log); err != nil {
 		return nil, err
 	}
+	o.Listings = len(floorSources())
+	if sc.serves(forQuota) {
+		o.WorstWindow, o.Budget = worstWindow(log, sc.RateWindow), sc.RateLimit*sc.QuotaLimit/100
+	}
+	if sc.serves(forIncremental) {
+		if o.SecondRequests, err = runSecond(sp, tap, dir, cfgPath, srv.Site, res.Count.LastState); err != nil {
+			return nil, err
+		}
+	}
+	if sc.serves(forCPU) {
+		if o.Floor, err = runFloorReader(sp, dir, cfgPath, srv.Site); err != nil {
+			return nil, err
+		}
+	}
 	if n := o.Requests - o.Statuses[http.StatusOK]; n > 0 && !sc.serves(forQuota) {
 		return nil, fmt.Errorf("%d of %d requests were not answered 200: %v", n, o.Requests, o.Statuses)
 	}
@@ -269,4 +327,46 @@ func writeRequestLog(path string, log []recurlytest.Request) error {
 			r.Status, r.Fault, r.Path, r.RawQuery)
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// runSecond runs the tap again from the first run's last STATE line (the
+// site unchanged) and returns the requests it made.
+func runSecond(sp *spawner, tap, dir, cfgPath string, site *recurlytest.Site, lastState string) (int, error) {
+	var msg struct {
+		Value json.RawMessage `json:"value"`
+	}
+	if err := json.Unmarshal([]byte(lastState), &msg); err != nil {
+		return 0, fmt.Errorf("the first run's last STATE: %w", err)
+	}
+	statePath := filepath.Join(dir, "state.json")
+	if err := os.WriteFile(statePath, msg.Value, 0o600); err != nil {
+		return 0, err
+	}
+	site.ResetRequests()
+	res, err := sp.run(spawnRequest{Path: tap, Args: []string{"--config", cfgPath, "--state", statePath}, StderrPath: filepath.Join(dir, "tap-second.log")})
+	if err != nil {
+		return 0, err
+	}
+	if res.ExitCode != 0 {
+		return 0, fmt.Errorf("the second run exited with status %d; see %s", res.ExitCode, filepath.Join(dir, "tap-second.log"))
+	}
+	return len(site.Requests()), nil
+}
+
+// runFloorReader runs this program as the floor reader (floor.go) on the
+// site and returns its measurements.
+func runFloorReader(sp *spawner, dir, cfgPath string, site *recurlytest.Site) (*spawnResult, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	site.ResetRequests()
+	res, err := sp.run(spawnRequest{Path: self, Args: []string{"-floor", cfgPath}, StderrPath: filepath.Join(dir, "floor.log")})
+	if err != nil {
+		return nil, err
+	}
+	if res.ExitCode != 0 {
+		return nil, fmt.Errorf("the floor reader exited with status %d; see %s", res.ExitCode, filepath.Join(dir, "floor.log"))
+	}
+	return &res, nil
 }

@@ -143,6 +143,8 @@ func TestBadInput(t *testing.T) {
 			want: "{dir}/state.json: bookmarks.accounts: must be an object"},
 		{name: "state bookmark not a date", config: good(nil), state: `{"bookmarks":{"accounts":{"updated_at":"yesterday"}}}`, code: ExitBadInput,
 			want: `{dir}/state.json: bookmarks.accounts.updated_at: "yesterday" is not an RFC 3339 timestamp`},
+		{name: "state bookmark in the future", config: good(nil), state: `{"bookmarks":{"plans":{"updated_at":"2099-01-01T00:00:00Z"}}}`, code: ExitBadInput,
+			want: "{dir}/state.json: bookmarks.plans.updated_at: 2099-01-01T00:00:00Z is in the future, more than a day past this run's start; a run from it would extract nothing: fix or remove the bookmark"},
 		{name: "state bookmark a number", config: good(nil), state: `{"bookmarks":{"invoices":{"updated_at":1700000000}}}`, code: ExitBadInput,
 			want: "{dir}/state.json: bookmarks.invoices.updated_at: must be an RFC 3339 timestamp string"},
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tap-recurly/tap-recurly/client"
 	"github.com/tap-recurly/tap-recurly/config"
+	"github.com/tap-recurly/tap-recurly/internal/fileerr"
 	"github.com/tap-recurly/tap-recurly/singer"
 	"github.com/tap-recurly/tap-recurly/state"
 	"github.com/tap-recurly/tap-recurly/streams"
@@ -31,7 +32,7 @@ func selectStreams(o options, log *slog.Logger) ([]streams.Selected, error) {
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return nil, inputError{fmt.Errorf("%s: cannot read: %s", path, describeReadError(err))}
+			return nil, inputError{fmt.Errorf("%s: cannot read: %s", path, fileerr.Describe(err))}
 		}
 		user, err = singer.ParseCatalog(path, data)
 		if err != nil {
@@ -149,24 +150,23 @@ func knownStreams() string {
 	return strings.Join(names, ", ")
 }
 
-func describeReadError(err error) string {
-	if errors.Is(err, os.ErrNotExist) {
-		return "no such file"
-	}
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
-}
-
-func loadState(path string) (*state.State, error) {
+// loadState reads the state file, refusing a bookmark more than a day
+// after the run's start (a run from it would silently extract nothing) and
+// warning about one within a day (clock skew).
+func loadState(path string, start time.Time, log *slog.Logger) (*state.State, error) {
 	if path == "" {
 		return nil, nil
 	}
 	st, err := state.Load(path)
 	if err != nil {
 		return nil, inputError{err}
+	}
+	ahead, err := st.CheckFuture(path, start)
+	if err != nil {
+		return nil, inputError{err}
+	}
+	for _, f := range ahead {
+		log.Warn(fmt.Sprintf("%s: %s (clock skew?); the stream reads nothing until then", path, f))
 	}
 	return st, nil
 }
@@ -189,8 +189,8 @@ func newClient(cfg *config.Config, log *slog.Logger, extra ...client.Option) (*c
 			if ri.Err != nil || ri.Status >= 400 || ri.Status == 0 {
 				status = "failed"
 			}
-			log.Info(singer.FormatMetric("timer", "http_request_duration", ri.Duration.Seconds(),
-				map[string]any{"endpoint": ri.Endpoint, "http_status_code": ri.Status, "status": status}))
+			log.Info(singer.FormatMetric(singer.MetricTimer, singer.MetricHTTPRequestDuration, ri.Duration.Seconds(),
+				map[string]any{singer.TagEndpoint: ri.Endpoint, singer.TagHTTPStatusCode: ri.Status, singer.TagStatus: status}))
 		}),
 	}, extra...)...)
 }
@@ -198,7 +198,7 @@ func newClient(cfg *config.Config, log *slog.Logger, extra ...client.Option) (*c
 func runSync(ctx context.Context, o options, cfg *config.Config, e env, log *slog.Logger) error {
 	// The state is read before the catalog so that every bad input file is
 	// refused before anything is logged.
-	initial, err := loadState(o.statePath)
+	initial, err := loadState(o.statePath, e.now(), log)
 	if err != nil {
 		return err
 	}
@@ -225,10 +225,7 @@ func runSync(ctx context.Context, o options, cfg *config.Config, e env, log *slo
 		},
 	}
 	began := time.Now()
-	results, runErr := syncer.Run(ctx, selected)
-	if err := out.Flush(); err != nil && runErr == nil {
-		runErr = err
-	}
+	results, runErr := runUntilStopped(ctx, syncer, selected, out, log)
 	var total int64
 	for _, r := range results {
 		total += r.Records
@@ -243,4 +240,46 @@ func runSync(ctx context.Context, o options, cfg *config.Config, e env, log *slo
 		return runErr
 	}
 	return nil
+}
+
+// Stopping a run: once the context is cancelled (a signal), the sync
+// normally winds down at once and writes its final STATE. A write blocked on
+// a reader that stopped reading would hold it up for good, so after
+// stopGrace the run is abandoned: the final STATE is attempted for at most
+// stopStateWait, and the caller exits. Together they keep a stop within 2 s.
+const (
+	stopGrace     = time.Second
+	stopStateWait = 500 * time.Millisecond
+)
+
+// runUntilStopped runs the sync and flushes the output, but returns no
+// later than stopGrace+stopStateWait after ctx is done, even when stdout is
+// blocked.
+func runUntilStopped(ctx context.Context, syncer *streams.Syncer, selected []streams.Selected, out *singer.Writer, log *slog.Logger) ([]streams.Result, error) {
+	type outcome struct {
+		results []streams.Result
+		err     error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		results, err := syncer.Run(ctx, selected)
+		if ferr := out.Flush(); ferr != nil && err == nil {
+			err = ferr
+		}
+		done <- outcome{results, err}
+	}()
+	select {
+	case o := <-done:
+		return o.results, o.err
+	case <-ctx.Done():
+	}
+	select {
+	case o := <-done:
+		return o.results, o.err
+	case <-time.After(stopGrace):
+	}
+	if err := out.WriteStateWithin(syncer.State.Snapshot(), stopStateWait); err != nil {
+		log.Warn(fmt.Sprintf("stopping without a final STATE: %v; the last STATE the reader took is safe to resume from", err))
+	}
+	return nil, context.Cause(ctx)
 }

@@ -34,13 +34,13 @@ func keyForms(t *testing.T) map[string]string {
 		fmt.Fprintf(&u, `\u%04x`, r)
 	}
 	return map[string]string{
-		"raw":               leakKey,
-		"basic":             "Basic " + b64,
-		"base64":            b64,
-		"base64 \\/":        strings.ReplaceAll(b64, "/", `\/`),
-		"raw \\uXXXX":       u.String(),
-		"base64 \\u002F":    strings.ReplaceAll(b64, "/", `\u002F`),
-		"url-encoded":       strings.ReplaceAll(leakKey, "?", "%3F"),
+		"raw":            leakKey,
+		"basic":          "Basic " + b64,
+		"base64":         b64,
+		"base64 \\/":     strings.ReplaceAll(b64, "/", `\/`),
+		"raw \\uXXXX":    u.String(),
+		"base64 \\u002F": strings.ReplaceAll(b64, "/", `\u002F`),
+		"url-encoded":    strings.ReplaceAll(leakKey, "?", "%3F"),
 	}
 }
 

@@ -280,7 +280,7 @@ func (c *Client) List(ctx context.Context, path string, p ListParams) iter.Seq2[
 
 // chain is the state of one List: the links followed and the empty pages in a row.
 type chain struct {
-	c      *Client
+	c     *Client
 	seen  map[string]bool // request URIs fetched so far
 	empty int             // pages in a row with has_more and no records
 }

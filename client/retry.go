@@ -42,7 +42,9 @@ type retriesDone struct {
 	err      error
 }
 
-func (e *retriesDone) Error() string { return fmt.Sprintf("stopped after %d attempts: %v", e.attempts, e.err) }
+func (e *retriesDone) Error() string {
+	return fmt.Sprintf("stopped after %d attempts: %v", e.attempts, e.err)
+}
 func (e *retriesDone) Unwrap() error { return e.err }
 
 // newRetryClient builds the Client's one retry loop over httpClient.

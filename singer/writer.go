@@ -189,6 +189,34 @@ func (w *Writer) WriteState(value any) error {
 	}, true)
 }
 
+// ErrStalled is returned by WriteStateWithin when the output did not take
+// the STATE line in time (a reader that stopped reading).
+var ErrStalled = errors.New("output stalled: the reader is not taking lines")
+
+// WriteStateWithin is WriteState with a deadline, for a run that must stop
+// now: it gives up with ErrStalled after d if another write holds the
+// output (blocked on a reader that stopped reading) or if its own flush
+// does not complete. A write it gave up on may still complete later; the
+// caller is expected to exit.
+func (w *Writer) WriteStateWithin(value any, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for !w.mu.TryLock() {
+		if time.Now().After(deadline) {
+			return ErrStalled
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	w.mu.Unlock()
+	done := make(chan error, 1)
+	go func() { done <- w.WriteState(value) }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(time.Until(deadline)):
+		return ErrStalled
+	}
+}
+
 // Flush writes any buffered lines to the underlying writer, then flushes
 // the underlying writer if it has a Flush() error method. It returns the
 // sticky error, if any.
