@@ -179,10 +179,10 @@ const (
 )
 
 type invFacts struct {
-	acct                                         int
-	credit, legacy                               bool
-	state                                        int
-	linesLo, linesHi                             int
+	acct                                          int
+	credit, legacy                                bool
+	state                                         int
+	linesLo, linesHi                              int
 	subtotal, discount, tax, total, paid, balance int64
 }
 
@@ -274,8 +274,8 @@ func (s *Site) invFacts(j int) invFacts {
 // --- line items ---
 
 type lineFacts struct {
-	inv, acct, sub, plan                           int
-	credit                                         bool
+	inv, acct, sub, plan                       int
+	credit                                     bool
 	qty, unit, subtotal, discount, tax, amount int64
 }
 
@@ -450,10 +450,10 @@ func (s *Site) redemptionInactive(i int) bool { return s.h(kRedemption, i, 0x1a)
 
 // memo caches a record's facts while it renders.
 type memo struct {
-	sub           subFacts
-	inv           invFacts
-	line          lineFacts
-	tx            txFacts
+	sub            subFacts
+	inv            invFacts
+	line           lineFacts
+	tx             txFacts
 	hasSub, hasInv bool
 	hasLine, hasTx bool
 }

@@ -17,8 +17,12 @@ func override(path string, n *node) {
 	pick := func(f func(g *gen) int) { n.sel, n.pick, n.refNull = selModel, f, 0; n.nullPct = 0 }
 	fallback := *n // the spec-generated node, for values the model keeps
 	generic := func(g *gen, dst []byte, objS, objV uint64) []byte { return g.value(dst, &fallback, objS, objV) }
-	money := func(f func(g *gen) int64) { fn(func(g *gen, dst []byte, _, _ uint64) []byte { return appendMoney(dst, f(g)) }) }
-	enum := func(f func(g *gen) string) { fn(func(g *gen, dst []byte, _, _ uint64) []byte { return appendQuoted(dst, f(g)) }) }
+	money := func(f func(g *gen) int64) {
+		fn(func(g *gen, dst []byte, _, _ uint64) []byte { return appendMoney(dst, f(g)) })
+	}
+	enum := func(f func(g *gen) string) {
+		fn(func(g *gen, dst []byte, _, _ uint64) []byte { return appendQuoted(dst, f(g)) })
+	}
 	when := func(f func(g *gen) (bool, int64)) {
 		fn(func(g *gen, dst []byte, _, _ uint64) []byte { ok, t := f(g); return timeIf(dst, ok, t) })
 	}
@@ -164,7 +168,10 @@ func override(path string, n *node) {
 	case "Invoice.state":
 		enum(func(g *gen) string { return invoiceStates[g.inv().state] })
 	case "Invoice.closed_at":
-		when(func(g *gen) (bool, int64) { st := g.inv().state; return st == invPaid || st == invFailed, g.between(0xc105) })
+		when(func(g *gen) (bool, int64) {
+			st := g.inv().state
+			return st == invPaid || st == invFailed, g.between(0xc105)
+		})
 	case "Invoice.previous_invoice_id":
 		pick(func(g *gen) int {
 			if g.inv().credit {
@@ -318,7 +325,9 @@ func override(path string, n *node) {
 			return -1
 		})
 	case "CreditPayment.action":
-		enum(func(g *gen) string { return []string{"payment", "payment", "payment", "payment", "write_off", "reduction"}[g.h(0xac)%6] })
+		enum(func(g *gen) string {
+			return []string{"payment", "payment", "payment", "payment", "write_off", "reduction"}[g.h(0xac)%6]
+		})
 	case "CreditPayment.amount":
 		money(func(g *gen) int64 {
 			j := g.s.creditPaymentInvoice(g.i)

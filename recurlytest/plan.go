@@ -81,7 +81,7 @@ type node struct {
 	refNull uint64
 	field   *node // nkRefField: the target's top-level node
 	// model hooks
-	pick func(g *gen) int                // selModel: the related record's index, -1 for null
+	pick func(g *gen) int                                   // selModel: the related record's index, -1 for null
 	fn   func(g *gen, dst []byte, objS, objV uint64) []byte // nkFunc: appends the value
 	// count, when set on an array, is its length
 	count func(g *gen) int

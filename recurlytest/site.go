@@ -232,8 +232,8 @@ type Site struct {
 	// children indexes the child-list kinds by parent (nil for others).
 	children    [numKinds]*csr
 	cpByInvoice *csr // credit payments by the invoice they are applied to
-	seed     uint64
-	plans    *plans
+	seed        uint64
+	plans       *plans
 
 	touchMu  sync.Mutex
 	touchRNG *rand.Rand
