@@ -57,22 +57,23 @@ const maxBodyBytes = 256 << 20
 
 // Client talks to one Recurly site. Create it with New; the zero value is not usable.
 // A Client is safe for concurrent use by multiple goroutines, and all of them share one quota: the rate-limit
-// budget, the pacing limiter and the pause until a window resets.
+// budget and the waits for it.
 type Client struct {
-	apiKey     string
-	siteID     string
-	rawBase    string
-	base       *url.URL
-	userAgent  string
-	apiVersion string
-	quotaPct   int
-	timeout    time.Duration
-	retryMax   int
-	waitMin    time.Duration
-	waitMax    time.Duration
-	logger     *slog.Logger
-	hook       func(RequestInfo)
-	transport  http.RoundTripper
+	apiKey       string
+	siteID       string
+	rawBase      string
+	base         *url.URL
+	userAgent    string
+	apiVersion   string
+	quotaPct     int
+	maxQuotaWait time.Duration
+	timeout      time.Duration
+	retryMax     int
+	waitMin      time.Duration
+	waitMax      time.Duration
+	logger       *slog.Logger
+	hook         func(RequestInfo)
+	transport    http.RoundTripper
 
 	auth       string // the Authorization header value; never logged
 	httpClient *http.Client
@@ -173,16 +174,17 @@ type Response struct {
 // http(s) URL, or an option is out of range.
 func New(apiKey, siteID string, opts ...Option) (*Client, error) {
 	c := &Client{
-		apiKey:     apiKey,
-		siteID:     siteID,
-		rawBase:    DefaultBaseURL,
-		userAgent:  DefaultUserAgent,
-		apiVersion: APIVersion,
-		quotaPct:   DefaultQuotaLimit,
-		timeout:    DefaultTimeout,
-		retryMax:   DefaultRetryMax,
-		waitMin:    DefaultRetryWaitMin,
-		waitMax:    DefaultRetryWaitMax,
+		apiKey:       apiKey,
+		siteID:       siteID,
+		rawBase:      DefaultBaseURL,
+		userAgent:    DefaultUserAgent,
+		apiVersion:   APIVersion,
+		quotaPct:     DefaultQuotaLimit,
+		maxQuotaWait: DefaultMaxQuotaWait,
+		timeout:      DefaultTimeout,
+		retryMax:     DefaultRetryMax,
+		waitMin:      DefaultRetryWaitMin,
+		waitMax:      DefaultRetryWaitMax,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -206,6 +208,8 @@ func New(apiKey, siteID string, opts ...Option) (*Client, error) {
 	switch {
 	case c.quotaPct < 1 || c.quotaPct > 100:
 		return nil, fmt.Errorf("client: quota limit %d%% is out of range 1..100", c.quotaPct)
+	case c.maxQuotaWait <= 0:
+		return nil, fmt.Errorf("client: maximum quota wait %s must be positive", c.maxQuotaWait)
 	case c.timeout <= 0:
 		return nil, fmt.Errorf("client: timeout %s must be positive", c.timeout)
 	case c.retryMax < 0:
@@ -225,7 +229,7 @@ func New(apiKey, siteID string, opts ...Option) (*Client, error) {
 	}
 	c.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(apiKey+":"))
 	c.quota = newQuotaTransport(&attemptTransport{base: c.transport, timeout: c.timeout, stats: &c.stats},
-		c.quotaPct, c.logger, &c.stats)
+		c.quotaPct, c.maxQuotaWait, c.logger, &c.stats)
 	// No Timeout here: it would include quota waits. attemptTransport bounds each attempt instead.
 	c.httpClient = &http.Client{
 		Transport: c.quota,
