@@ -46,19 +46,18 @@ func budget(limit, percent int) int {
 
 // sentAttempt is one of this client's attempts that has been answered (or failed).
 type sentAttempt struct {
-	seq        uint64
-	sent, recv time.Time
-	reset      time.Time // X-RateLimit-Reset of its answer: the bucket the site counted it in; zero if unknown
-	counted    bool      // a 2xx answer with usable headers: the site surely counted it
+	recv    time.Time // when its answer (or failure) came back: it reached the site before that
+	reset   time.Time // X-RateLimit-Reset of its answer: the bucket the site counted it in; zero if unknown
+	used    int       // Limit-Remaining of its answer
+	counted bool      // a 2xx answer with usable headers: the site surely counted it
 }
 
 // heard is one answer with usable rate-limit headers.
 type heard struct {
-	seq        uint64
-	sent, recv time.Time
-	used       int // Limit-Remaining
-	reset      time.Time
-	others     int // used minus this client's attempts known to be counted in it: the other users' share
+	recv   time.Time
+	used   int // Limit-Remaining
+	reset  time.Time
+	others int // used minus this client's attempts known to be counted in it: the other users' share
 }
 
 // allowance caps the attempts of one bucket while the window length is unknown: at most half of the room
@@ -92,9 +91,9 @@ type quotaLedger struct {
 
 	// What this client sent.
 	seq      uint64
-	inflight map[uint64]time.Time // admitted attempts not yet answered, by seq: when each was sent
-	done     []sentAttempt        // answered attempts that may still count, in answer order
-	heads    []heard              // answers with usable headers that may still count, in answer order
+	inflight map[uint64]struct{} // admitted attempts not yet answered, by seq
+	done     []sentAttempt       // answered attempts that may still count, in answer order
+	heads    []heard             // answers with usable headers that may still count, in answer order
 	lastSent time.Time
 
 	// Pacing while the window is unknown, and the way out when nothing can be learned without a request.
@@ -103,7 +102,7 @@ type quotaLedger struct {
 }
 
 func newQuotaLedger(percent int) *quotaLedger {
-	return &quotaLedger{percent: percent, inflight: map[uint64]time.Time{}}
+	return &quotaLedger{percent: percent, inflight: map[uint64]struct{}{}}
 }
 
 // plan says how many attempts may go at now and, if none, when to look again.
@@ -161,7 +160,7 @@ func (l *quotaLedger) nextFree(now time.Time, v quotaVerdict) time.Time {
 // admit records an attempt sent at now and returns its sequence number.
 func (l *quotaLedger) admit(now time.Time, v quotaVerdict) uint64 {
 	l.seq++
-	l.inflight[l.seq] = now
+	l.inflight[l.seq] = struct{}{}
 	l.lastSent = now
 	if v.probe {
 		l.probeAt = time.Time{}
@@ -181,12 +180,11 @@ type answerNote struct {
 // answer folds an attempt's outcome into the ledger: status is 0 when there was no response, r is nil when
 // the response had no usable rate-limit headers.
 func (l *quotaLedger) answer(seq uint64, now time.Time, status int, r *Rate) answerNote {
-	sent, ok := l.inflight[seq]
-	if !ok {
+	if _, ok := l.inflight[seq]; !ok {
 		return answerNote{}
 	}
 	delete(l.inflight, seq)
-	a := sentAttempt{seq: seq, sent: sent, recv: now}
+	a := sentAttempt{recv: now}
 	if r == nil {
 		if l.mode == modeProbe && status != 0 {
 			l.mode = modeDegraded
@@ -202,32 +200,30 @@ func (l *quotaLedger) answer(seq uint64, now time.Time, status int, r *Rate) ans
 	if l.allow.passed && r.Reset.After(l.allow.reset) {
 		l.allow.reset, l.allow.passed = r.Reset, false // the bucket the allowance began in ends here
 	}
-	a.reset, a.counted = r.Reset, status >= 200 && status <= 299
+	h := heard{recv: now, used: r.Limit - r.Remaining, reset: r.Reset}
+	a.reset, a.used, a.counted = r.Reset, h.used, status >= 200 && status <= 299
 	l.done = append(l.done, a)
-	h := heard{seq: seq, sent: sent, recv: now, used: r.Limit - r.Remaining, reset: r.Reset}
+	l.heads = append(l.heads, h)
 	var note answerNote
-	if a.counted {
-		if w := l.windowBound(h); w > 0 && (l.window == 0 || w < l.window) {
-			l.window, note.learned = w, w
-			for i := range l.heads {
-				l.heads[i].others = l.othersIn(l.heads[i])
+	if w := l.windowBound(h); a.counted && w > 0 && (l.window == 0 || w < l.window) {
+		l.window, note.learned = w, w
+		for _, b := range l.heads { // the others' share depends on the window
+			if !b.reset.Equal(h.reset) {
+				l.recount(b.reset)
 			}
 		}
 	}
-	h.others = l.othersIn(h)
-	l.heads = append(l.heads, h)
+	l.recount(h.reset)
 	return note
 }
 
-// countedBefore returns the reset of each attempt the site surely counted before it evaluated h: answered
-// 2xx, and h itself, answered before h was sent, or counted in an earlier bucket than h.
-func (l *quotaLedger) countedBefore(h heard) []time.Time {
+// countedIn returns the bucket (reset) of each of this client's attempts the site surely counted in h's usage:
+// answered 2xx in an earlier bucket, or in h's bucket with a lower usage (within a bucket the count only
+// grows, and each counted attempt adds one, so the lower usage was counted first), and h itself.
+func (l *quotaLedger) countedIn(h heard) []time.Time {
 	var resets []time.Time
 	for _, a := range l.done {
-		if !a.counted || a.reset.After(h.reset) {
-			continue
-		}
-		if a.seq == h.seq || !a.recv.After(h.sent) || a.reset.Before(h.reset) {
+		if a.counted && (a.reset.Before(h.reset) || a.reset.Equal(h.reset) && a.used <= h.used) {
 			resets = append(resets, a.reset)
 		}
 	}
@@ -238,7 +234,7 @@ func (l *quotaLedger) countedBefore(h heard) []time.Time {
 // buckets from R up to h's outnumber h's usage, bucket R has left the window, so the window is at most
 // h.reset - R long.
 func (l *quotaLedger) windowBound(h heard) time.Duration {
-	resets := l.countedBefore(h)
+	resets := l.countedIn(h)
 	slices.SortFunc(resets, func(a, b time.Time) int { return b.Compare(a) }) // newest first
 	for i, r := range resets {
 		if i+1 > h.used && r.Before(h.reset) {
@@ -248,15 +244,28 @@ func (l *quotaLedger) windowBound(h heard) time.Duration {
 	return 0
 }
 
-// othersIn is h's usage minus this client's attempts surely counted in it (within the window, if known).
-func (l *quotaLedger) othersIn(h heard) int {
-	own := 0
-	for _, r := range l.countedBefore(h) {
-		if l.window == 0 || r.After(h.reset.Add(-l.window)) {
-			own++
+// recount sets the others' share of every answer heard in the bucket ending at reset: its usage minus this
+// client's attempts counted in it (within the window, if known). An answer that comes later can show that an
+// attempt in flight was counted, so each answer recounts its bucket.
+func (l *quotaLedger) recount(reset time.Time) {
+	earlier := 0
+	var same []int // usage shown to this client's counted attempts in this bucket
+	for _, a := range l.done {
+		switch {
+		case !a.counted:
+		case a.reset.Equal(reset):
+			same = append(same, a.used)
+		case a.reset.Before(reset) && (l.window == 0 || a.reset.After(reset.Add(-l.window))):
+			earlier++
 		}
 	}
-	return max(0, h.used-own)
+	slices.Sort(same)
+	for i, h := range l.heads {
+		if h.reset.Equal(reset) {
+			n, _ := slices.BinarySearch(same, h.used+1) // those at or below h's usage
+			l.heads[i].others = max(0, h.used-earlier-n)
+		}
+	}
 }
 
 // occupancy is this client's attempts that may count in a window containing now: those in flight, and with the

@@ -14,7 +14,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
 )
 
 func rateResp(limit, remaining int, reset time.Time) *http.Response {
