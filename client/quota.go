@@ -72,8 +72,9 @@ var ErrQuotaWaitTooLong = errors.New("quota: the wait for the rate-limit window 
 // (WithMaxQuotaWait), e.g. when X-RateLimit-Reset lies hours ahead. It matches ErrQuotaWaitTooLong and, like a
 // wait cut short by the context, ErrQuotaWait (so it is not retried).
 type QuotaWaitError struct {
-	Until  time.Time     // when the next request could go: the site's X-RateLimit-Reset when waiting for it
-	Wait   time.Duration // how long that was from when the call gave up
+	Until  time.Time     // when the next request could go
+	Reset  time.Time     // the site's latest X-RateLimit-Reset: when its rate-limit window resets
+	Wait   time.Duration // how long until Until, from when the call gave up
 	Max    time.Duration // the bound
 	Used   int           // requests counted against the budget when the call gave up (this client's and others')
 	Budget int           // floor(X-RateLimit-Limit * quota_limit / 100)
@@ -81,8 +82,12 @@ type QuotaWaitError struct {
 
 // Error implements error.
 func (e *QuotaWaitError) Error() string {
-	return fmt.Sprintf("quota: the rate-limit budget (%d of %d requests used) frees up at %s, in %s, longer than the %s the client may wait; retry after that time or raise the maximum quota wait",
-		e.Used, e.Budget, e.Until.UTC().Format(time.RFC3339), e.Wait.Round(time.Second), e.Max)
+	when := ""
+	if e.Until.Equal(e.Reset) {
+		when = ", when the site's rate-limit window resets"
+	}
+	return fmt.Sprintf("quota: %d of the budget of %d requests used; the next request may go at %s (in %s)%s, longer than the %s the client may wait; retry after that time",
+		e.Used, e.Budget, e.Until.UTC().Format(time.RFC3339), e.Wait.Round(time.Second), when, e.Max)
 }
 
 // Is reports whether target is ErrQuotaWaitTooLong or ErrQuotaWait.
@@ -217,7 +222,7 @@ func (w quotaWaiter) wait(ctx context.Context, now time.Time, v quotaVerdict, ch
 	if !v.next.IsZero() {
 		d := v.next.Sub(now)
 		if w.maxWait > 0 && d > w.maxWait {
-			return &QuotaWaitError{Until: v.next, Wait: d, Max: w.maxWait, Used: v.used, Budget: v.budget}
+			return &QuotaWaitError{Until: v.next, Reset: v.reset, Wait: d, Max: w.maxWait, Used: v.used, Budget: v.budget}
 		}
 		if dl, ok := ctx.Deadline(); ok && dl.Before(v.next) {
 			return fmt.Errorf("%w: the rate-limit budget frees up at %s, after the deadline: %w", ErrQuotaWait,

@@ -77,6 +77,7 @@ type quotaVerdict struct {
 	probe  bool      // the attempt allowed is a probe: no answer can show the room, so one is sent at next
 	used   int       // usage as planned (own occupancy + others), for logs
 	budget int
+	reset  time.Time // the site's latest X-RateLimit-Reset
 }
 
 // quotaLedger is the budget arithmetic's state. Its zero value is not usable; see newQuotaLedger.
@@ -120,7 +121,7 @@ func (l *quotaLedger) plan(now time.Time) quotaVerdict {
 		return quotaVerdict{n: 1}
 	}
 	l.prune(now)
-	v := quotaVerdict{budget: budget(l.limit, l.percent)}
+	v := quotaVerdict{budget: budget(l.limit, l.percent), reset: l.reset}
 	v.used = l.occupancy(now) + l.others(now)
 	v.n = v.budget - v.used
 	if l.window == 0 {

@@ -2,11 +2,17 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -145,5 +151,57 @@ func TestWorstWindow(t *testing.T) {
 		if got != tt.want || !from.Equal(t0.Add(time.Duration(tt.from)*time.Millisecond)) {
 			t.Errorf("worstWindow(%v) = %d from %s, want %d from +%dms", tt.reqs, got, from, tt.want, tt.from)
 		}
+	}
+}
+
+// TestE2EQuotaResetTooFar: when the site says the window resets hours ahead with nothing left, the next call
+// ends at once with an error saying when, instead of sleeping (issue 10: a 23-hour X-RateLimit-Reset).
+func TestE2EQuotaResetTooFar(t *testing.T) {
+	reset := time.Now().Add(23 * time.Hour).Truncate(time.Second)
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("X-RateLimit-Limit", "2000")
+		w.Header().Set("X-RateLimit-Remaining", "0")
+		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"object":"list","has_more":false,"next":null,"data":[]}`)
+	}))
+	defer srv.Close()
+	for _, tt := range []struct {
+		name string
+		opts []client.Option
+		max  time.Duration
+	}{
+		{"default bound", nil, client.DefaultMaxQuotaWait},
+		{"an hour", []client.Option{client.WithMaxQuotaWait(time.Hour)}, time.Hour},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			calls.Store(0)
+			c, err := client.New("k", "subdomain-x", append([]client.Option{client.WithBaseURL(srv.URL)}, tt.opts...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a guard: sleeping would hit it
+			defer cancel()
+			if _, _, err := c.ListPage(ctx, "accounts", client.ListParams{}); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = c.ListPage(ctx, "accounts", client.ListParams{})
+			var qe *client.QuotaWaitError
+			if !errors.Is(err, client.ErrQuotaWaitTooLong) || !errors.As(err, &qe) || errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("err = %v", err)
+			}
+			if !qe.Until.Equal(reset) || qe.Max != tt.max || !strings.Contains(err.Error(), reset.UTC().Format(time.RFC3339)) ||
+				!strings.Contains(err.Error(), "when the site's rate-limit window resets") {
+				t.Errorf("err = %v (%+v)", err, *qe)
+			}
+			if n := calls.Load(); n != 1 {
+				t.Errorf("%d requests, want 1", n)
+			}
+		})
+	}
+	if _, err := client.New("k", "s", client.WithMaxQuotaWait(0)); err == nil || !strings.Contains(err.Error(), "maximum quota wait") {
+		t.Errorf("WithMaxQuotaWait(0): err = %v", err)
 	}
 }
