@@ -11,6 +11,7 @@ import (
 
 	"github.com/tap-recurly/tap-recurly/client"
 	"github.com/tap-recurly/tap-recurly/config"
+	"github.com/tap-recurly/tap-recurly/internal/fileerr"
 	"github.com/tap-recurly/tap-recurly/singer"
 	"github.com/tap-recurly/tap-recurly/state"
 	"github.com/tap-recurly/tap-recurly/streams"
@@ -31,7 +32,7 @@ func selectStreams(o options, log *slog.Logger) ([]streams.Selected, error) {
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return nil, inputError{fmt.Errorf("%s: cannot read: %s", path, describeReadError(err))}
+			return nil, inputError{fmt.Errorf("%s: cannot read: %s", path, fileerr.Describe(err))}
 		}
 		user, err = singer.ParseCatalog(path, data)
 		if err != nil {
@@ -149,17 +150,6 @@ func knownStreams() string {
 	return strings.Join(names, ", ")
 }
 
-func describeReadError(err error) string {
-	if errors.Is(err, os.ErrNotExist) {
-		return "no such file"
-	}
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
-}
-
 // loadState reads the state file, refusing a bookmark more than a day
 // after the run's start (a run from it would silently extract nothing) and
 // warning about one within a day (clock skew).
@@ -199,8 +189,8 @@ func newClient(cfg *config.Config, log *slog.Logger, extra ...client.Option) (*c
 			if ri.Err != nil || ri.Status >= 400 || ri.Status == 0 {
 				status = "failed"
 			}
-			log.Info(singer.FormatMetric("timer", "http_request_duration", ri.Duration.Seconds(),
-				map[string]any{"endpoint": ri.Endpoint, "http_status_code": ri.Status, "status": status}))
+			log.Info(singer.FormatMetric(singer.MetricTimer, singer.MetricHTTPRequestDuration, ri.Duration.Seconds(),
+				map[string]any{singer.TagEndpoint: ri.Endpoint, singer.TagHTTPStatusCode: ri.Status, singer.TagStatus: status}))
 		}),
 	}, extra...)...)
 }

@@ -10,17 +10,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
+	"io"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
-)
 
-// DefaultBaseURL is the v2018-08-09 ("partner") API host.
-const DefaultBaseURL = "https://partner-api.recurly.com"
+	"github.com/tap-recurly/tap-recurly/client"
+	"github.com/tap-recurly/tap-recurly/internal/fileerr"
+	"github.com/tap-recurly/tap-recurly/internal/loopback"
+	"github.com/tap-recurly/tap-recurly/state"
+)
 
 // Config is a checked config. The zero value is not usable; get one from
 // Load or Parse.
@@ -75,28 +78,44 @@ type Setting struct {
 	Default     any // nil when there is none
 	Min, Max    int // for integers; 0,0 means unbounded
 	Description string
+
+	// setInt or setStr stores a checked value of the setting's kind into a
+	// Config (setInt for KindInteger, setStr for the others); Parse applies
+	// Default through it too. setStr returns the problem with a value it
+	// refuses.
+	setInt func(c *Config, n int)
+	setStr func(c *Config, v string) error
 }
 
 // Settings lists every config key the tap reads, in documentation order.
 var Settings = []Setting{
 	{Name: "api_key", Kind: KindPassword, Required: true, Secret: true,
-		Description: "Recurly private API key. Sent as the Basic auth user name; never logged."},
+		Description: "Recurly private API key. Sent as the Basic auth user name; never logged.",
+		setStr:      func(c *Config, v string) error { c.APIKey = Secret(v); return nil }},
 	{Name: "subdomain", Kind: KindString, Required: true,
-		Description: "Site subdomain: for mysite.recurly.com use `mysite`. The site is addressed as `subdomain-<name>`."},
+		Description: "Site subdomain: for mysite.recurly.com use `mysite`. The site is addressed as `subdomain-<name>`.",
+		setStr:      setSubdomain},
 	{Name: "start_date", Kind: KindDate, Required: true,
-		Description: "Earliest updated_at (collected_at for transactions) to extract, for streams without a bookmark. RFC 3339 or YYYY-MM-DD, UTC."},
+		Description: "Earliest updated_at (collected_at for transactions) to extract, for streams without a bookmark. RFC 3339 or YYYY-MM-DD, UTC.",
+		setStr:      setTime(func(c *Config) *time.Time { return &c.StartDate })},
 	{Name: "end_date", Kind: KindDate,
-		Description: "Optional latest timestamp to extract. Default: the time the sync starts."},
+		Description: "Optional latest timestamp to extract. Default: the time the sync starts.",
+		setStr:      setTime(func(c *Config) *time.Time { return &c.EndDate })},
 	{Name: "quota_limit", Kind: KindInteger, Default: 100, Min: 1, Max: 100,
-		Description: "Percent of the site's API rate-limit window the tap may use (the rest stays for other integrations)."},
+		Description: "Percent of the site's API rate-limit window the tap may use (the rest stays for other integrations).",
+		setInt:      func(c *Config, n int) { c.QuotaLimit = n }},
 	{Name: "user_agent", Kind: KindString,
-		Description: "Extra text for the User-Agent header, for example a contact address; `tap-recurly/<version>` is always sent."},
-	{Name: "base_url", Kind: KindString, Default: DefaultBaseURL,
-		Description: "API base URL. Plain http is refused unless the host is loopback (the simulated site)."},
+		Description: "Extra text for the User-Agent header, for example a contact address; `tap-recurly/<version>` is always sent.",
+		setStr:      setUserAgent},
+	{Name: "base_url", Kind: KindString, Default: client.DefaultBaseURL,
+		Description: "API base URL. Plain http is refused unless the host is loopback (the simulated site).",
+		setStr:      setBaseURL},
 	{Name: "max_workers", Kind: KindInteger, Default: 4, Min: 1, Max: 64,
-		Description: "How many streams and time windows are fetched at once, all within the one quota."},
+		Description: "How many streams and time windows are fetched at once, all within the one quota.",
+		setInt:      func(c *Config, n int) { c.MaxWorkers = n }},
 	{Name: "request_timeout", Kind: KindInteger, Default: 300, Min: 1, Max: 3600,
-		Description: "Seconds one HTTP attempt may take before it is retried."},
+		Description: "Seconds one HTTP attempt may take before it is retried.",
+		setInt:      func(c *Config, n int) { c.RequestTimeout = time.Duration(n) * time.Second }},
 }
 
 // Problems is every problem found in one config file, one line each.
@@ -123,99 +142,25 @@ func (p *Problems) add(key, format string, args ...any) {
 func Load(path string, now time.Time) (*Config, []string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, &Problems{File: path, Lines: []string{"cannot read: " + describeFileError(err)}}
+		return nil, nil, &Problems{File: path, Lines: []string{"cannot read: " + fileerr.Describe(err)}}
 	}
 	return Parse(path, data, now)
-}
-
-func describeFileError(err error) string {
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return "no such file"
-	case errors.Is(err, os.ErrPermission):
-		return "permission denied"
-	}
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
 }
 
 // Parse checks the JSON text of a config file named name. now is the time
 // used to reject a start_date in the future.
 func Parse(name string, data []byte, now time.Time) (*Config, []string, error) {
 	probs := &Problems{File: name}
-	if len(bytes.TrimSpace(data)) == 0 {
-		probs.Lines = append(probs.Lines, "file is empty; expected a JSON object")
+	raw, problem := decodeObject(data)
+	if problem != "" {
+		probs.Lines = append(probs.Lines, problem)
 		return nil, nil, probs
 	}
-	var raw map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&raw); err != nil || raw == nil {
-		probs.Lines = append(probs.Lines, "not a JSON object: "+jsonProblem(data, err))
-		return nil, nil, probs
-	}
-	if dec.More() {
-		probs.Lines = append(probs.Lines, "not a JSON object: trailing data after the object")
-		return nil, nil, probs
-	}
-
-	var warnings []string
-	known := map[string]bool{}
-	for _, s := range Settings {
-		known[s.Name] = true
-	}
-	var unknown []string
-	for k := range raw {
-		if !known[k] {
-			unknown = append(unknown, k)
-		}
-	}
-	sort.Strings(unknown)
-	for _, k := range unknown {
-		warnings = append(warnings, fmt.Sprintf("%s: %s: unknown key, ignored", name, k))
-	}
-
+	warnings := unknownKeys(name, raw)
 	cfg := &Config{}
 	for _, s := range Settings {
-		v, present := raw[s.Name]
-		if present && string(bytes.TrimSpace(v)) == "null" {
-			present = false
-		}
-		if !present {
-			if s.Required {
-				probs.add(s.Name, "required")
-			}
-			continue
-		}
-		switch s.Kind {
-		case KindInteger:
-			n, err := parseInt(v)
-			if err != nil {
-				probs.add(s.Name, "%s", err)
-				continue
-			}
-			if (s.Min != 0 || s.Max != 0) && (n < s.Min || n > s.Max) {
-				probs.add(s.Name, "must be between %d and %d, got %d", s.Min, s.Max, n)
-				continue
-			}
-			setInt(cfg, s.Name, n)
-		default:
-			var str string
-			if err := json.Unmarshal(v, &str); err != nil {
-				probs.add(s.Name, "must be a string, got %s", jsonKind(v))
-				continue
-			}
-			str = strings.TrimSpace(str)
-			if str == "" && s.Required {
-				probs.add(s.Name, "required, got an empty string")
-				continue
-			}
-			setString(cfg, s, str, probs)
-		}
+		s.apply(cfg, raw[s.Name], probs)
 	}
-	applyDefaults(cfg, raw)
 	if !cfg.StartDate.IsZero() && cfg.StartDate.After(now) {
 		probs.add("start_date", "%s is in the future", cfg.StartDate.Format(time.RFC3339))
 	}
@@ -228,105 +173,132 @@ func Parse(name string, data []byte, now time.Time) (*Config, []string, error) {
 	return cfg, warnings, nil
 }
 
-func applyDefaults(cfg *Config, raw map[string]json.RawMessage) {
-	if cfg.QuotaLimit == 0 {
-		cfg.QuotaLimit = 100
+// decodeObject reads the file's one JSON object, or says what is wrong.
+func decodeObject(data []byte) (map[string]json.RawMessage, string) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, "file is empty; expected a JSON object"
 	}
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = DefaultBaseURL
+	var raw map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&raw); err != nil || raw == nil {
+		return nil, "not a JSON object: " + jsonProblem(data, err)
 	}
-	if cfg.MaxWorkers == 0 {
-		cfg.MaxWorkers = 4
+	if dec.More() {
+		return nil, "not a JSON object: trailing data after the object"
 	}
-	if cfg.RequestTimeout == 0 {
-		cfg.RequestTimeout = 300 * time.Second
-	}
+	return raw, ""
 }
 
-func setInt(cfg *Config, name string, n int) {
-	switch name {
-	case "quota_limit":
-		cfg.QuotaLimit = n
-	case "max_workers":
-		cfg.MaxWorkers = n
-	case "request_timeout":
-		cfg.RequestTimeout = time.Duration(n) * time.Second
-	}
-}
-
-func setString(cfg *Config, s Setting, v string, probs *Problems) {
-	switch s.Name {
-	case "api_key":
-		cfg.APIKey = Secret(v)
-	case "subdomain":
-		v = strings.TrimPrefix(v, "subdomain-")
-		if strings.ContainsAny(v, "/?#. :@") {
-			probs.add(s.Name, "must be the bare subdomain (for mysite.recurly.com use \"mysite\")")
-			return
+// unknownKeys warns, in key order, about each key no setting declares.
+func unknownKeys(name string, raw map[string]json.RawMessage) []string {
+	var unknown []string
+	for k := range raw {
+		if !slices.ContainsFunc(Settings, func(s Setting) bool { return s.Name == k }) {
+			unknown = append(unknown, k)
 		}
-		cfg.Subdomain = v
-	case "start_date", "end_date":
-		t, err := ParseTime(v)
+	}
+	sort.Strings(unknown)
+	var warnings []string
+	for _, k := range unknown {
+		warnings = append(warnings, fmt.Sprintf("%s: %s: unknown key, ignored", name, k))
+	}
+	return warnings
+}
+
+// apply checks the setting's raw value (nil when absent) and stores it, or
+// its default, into cfg; problems go to probs.
+func (s Setting) apply(cfg *Config, v json.RawMessage, probs *Problems) {
+	if v == nil || string(bytes.TrimSpace(v)) == "null" {
+		switch {
+		case s.Required:
+			probs.add(s.Name, "required")
+		case s.Default != nil:
+			s.store(cfg, s.Default, probs)
+		}
+		return
+	}
+	if s.Kind == KindInteger {
+		n, err := parseInt(v)
 		if err != nil {
-			probs.add(s.Name, "%q is not an RFC 3339 timestamp or a YYYY-MM-DD date", v)
-			return
-		}
-		if s.Name == "start_date" {
-			cfg.StartDate = t
-		} else {
-			cfg.EndDate = t
-		}
-	case "user_agent":
-		if strings.ContainsAny(v, "\r\n") {
-			probs.add(s.Name, "must be one line")
-			return
-		}
-		cfg.UserAgent = v
-	case "base_url":
-		if err := checkBaseURL(v); err != nil {
 			probs.add(s.Name, "%s", err)
 			return
 		}
-		cfg.BaseURL = strings.TrimRight(v, "/")
+		if (s.Min != 0 || s.Max != 0) && (n < s.Min || n > s.Max) {
+			probs.add(s.Name, "must be between %d and %d, got %d", s.Min, s.Max, n)
+			return
+		}
+		s.store(cfg, n, probs)
+		return
+	}
+	var str string
+	if err := json.Unmarshal(v, &str); err != nil {
+		probs.add(s.Name, "must be a string, got %s", jsonKind(v))
+		return
+	}
+	str = strings.TrimSpace(str)
+	if str == "" && s.Required {
+		probs.add(s.Name, "required, got an empty string")
+		return
+	}
+	s.store(cfg, str, probs)
+}
+
+// store hands a checked value (int or string, by kind) to the setting's
+// setter.
+func (s Setting) store(cfg *Config, v any, probs *Problems) {
+	switch v := v.(type) {
+	case int:
+		s.setInt(cfg, v)
+	case string:
+		if err := s.setStr(cfg, v); err != nil {
+			probs.add(s.Name, "%s", err)
+		}
 	}
 }
 
-// checkBaseURL accepts https anywhere and plain http only on loopback.
-func checkBaseURL(v string) error {
+func setSubdomain(c *Config, v string) error {
+	v = strings.TrimPrefix(v, "subdomain-")
+	if strings.ContainsAny(v, "/?#. :@") {
+		return errors.New(`must be the bare subdomain (for mysite.recurly.com use "mysite")`)
+	}
+	c.Subdomain = v
+	return nil
+}
+
+// setTime returns the setter of a date setting stored at field(c).
+func setTime(field func(*Config) *time.Time) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		t, err := state.ParseTime(v)
+		if err != nil {
+			return fmt.Errorf("%q is not an RFC 3339 timestamp or a YYYY-MM-DD date", v)
+		}
+		*field(c) = t
+		return nil
+	}
+}
+
+func setUserAgent(c *Config, v string) error {
+	if strings.ContainsAny(v, "\r\n") {
+		return errors.New("must be one line")
+	}
+	c.UserAgent = v
+	return nil
+}
+
+// setBaseURL accepts https anywhere and plain http only on loopback.
+func setBaseURL(c *Config, v string) error {
 	u, err := url.Parse(v)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return fmt.Errorf("%q is not an http(s) URL", v)
 	}
 	if u.User != nil {
-		return fmt.Errorf("must not contain credentials")
+		return errors.New("must not contain credentials")
 	}
-	if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
+	if u.Scheme == "http" && !loopback.Host(u.Hostname()) {
 		return fmt.Errorf("plain http is refused for non-loopback host %q (the API key would travel unencrypted); use https", u.Hostname())
 	}
+	c.BaseURL = strings.TrimRight(v, "/")
 	return nil
-}
-
-// IsLoopback reports whether host names this machine: localhost or an
-// address in 127.0.0.0/8 or ::1.
-func IsLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// ParseTime reads an RFC 3339 timestamp, or a YYYY-MM-DD date as midnight
-// UTC. The result is in UTC.
-func ParseTime(v string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-		return t.UTC(), nil
-	}
-	t, err := time.Parse("2006-01-02", v)
-	if err != nil {
-		return time.Time{}, err
-	}
-	return t.UTC(), nil
 }
 
 // parseInt accepts a JSON integer or a string holding one ("30"), as Stitch
@@ -397,7 +369,7 @@ func jsonProblem(data []byte, err error) string {
 	if err == nil {
 		return "the top level is null"
 	}
-	if errors.Is(err, errors.New("EOF")) || strings.Contains(err.Error(), "EOF") {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return "unexpected end of file"
 	}
 	return "invalid JSON"

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tap-recurly/tap-recurly/client"
 )
 
 var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -23,7 +25,7 @@ func TestParseValid(t *testing.T) {
 	}{
 		{"minimal with defaults", `{"api_key":"` + key + `","subdomain":"acme","start_date":"2020-01-01"}`,
 			func(c *Config) error {
-				if c.QuotaLimit != 100 || c.BaseURL != DefaultBaseURL || c.MaxWorkers != 4 || c.RequestTimeout != 300*time.Second {
+				if c.QuotaLimit != 100 || c.BaseURL != client.DefaultBaseURL || c.MaxWorkers != 4 || c.RequestTimeout != 300*time.Second {
 					return fmt.Errorf("defaults: %+v", c)
 				}
 				if !c.StartDate.Equal(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)) || c.SiteID() != "subdomain-acme" {

@@ -21,23 +21,37 @@ const (
 	kAddOn
 	kSubscription
 	kTransaction
+	kCreditPayment
+	kAcquisition
+	kCustomFieldDef
+	kUniqueCode
+	kRedemption
+	kNote
 	numKinds
 )
 
-var kindNames = [numKinds]string{Accounts, LineItems, Coupons, Invoices, Plans, AddOns, Subscriptions, Transactions}
+var kindNames = [numKinds]string{Accounts, LineItems, Coupons, Invoices, Plans, AddOns, Subscriptions, Transactions,
+	CreditPayments, Acquisitions, CustomFieldDefinitions, UniqueCouponCodes, CouponRedemptions, Notes}
 
 // kindComponents are the spec component schemas the records are built from.
-var kindComponents = [numKinds]string{"Account", "LineItem", "Coupon", "Invoice", "Plan", "AddOn", "Subscription", "Transaction"}
+var kindComponents = [numKinds]string{"Account", "LineItem", "Coupon", "Invoice", "Plan", "AddOn", "Subscription", "Transaction",
+	"CreditPayment", "AccountAcquisition", "CustomFieldDefinition", "UniqueCouponCode", "CouponRedemption", "AccountNote"}
 
 // kindObjects are the records' "object" values.
-var kindObjects = [numKinds]string{"account", "line_item", "coupon", "invoice", "plan", "add_on", "subscription", "transaction"}
+var kindObjects = [numKinds]string{"account", "line_item", "coupon", "invoice", "plan", "add_on", "subscription", "transaction",
+	"credit_payment", "account_acquisition", "custom_field_definition", "unique_coupon_code", "coupon_redemption", "account_note"}
 
 // kindSingular is used in not_found messages ("Couldn't find Account ...").
-var kindSingular = [numKinds]string{"Account", "LineItem", "Coupon", "Invoice", "Plan", "AddOn", "Subscription", "Transaction"}
+var kindSingular = [numKinds]string{"Account", "LineItem", "Coupon", "Invoice", "Plan", "AddOn", "Subscription", "Transaction",
+	"CreditPayment", "AccountAcquisition", "CustomFieldDefinition", "UniqueCouponCode", "CouponRedemption", "AccountNote"}
+
+// kindParam is the path parameter naming a record of the kind in errors.
+var kindParam = [numKinds]string{"account_id", "line_item_id", "coupon_id", "invoice_id", "plan_id", "add_on_id", "subscription_id", "transaction_id",
+	"credit_payment_id", "account_acquisition_id", "custom_field_definition_id", "unique_coupon_code_id", "coupon_redemption_id", "account_note_id"}
 
 // idPrefix is the first character of each resource's ids; billingPrefix is
 // that of billing infos.
-var idPrefix = [numKinds]byte{'m', 'n', 'o', 'p', 'q', 'r', 's', 't'}
+var idPrefix = [numKinds]byte{'m', 'n', 'o', 'p', 'q', 'r', 's', 't', 'g', 'h', 'i', 'j', 'k', 'l'}
 
 const billingPrefix = 'u'
 
@@ -279,6 +293,9 @@ func (s *Site) generate() {
 			}
 			t.created[i] = clusters[c]
 			t.updated[i] = clusters[u]
+			if k == kNote { // notes are never updated
+				t.updated[i] = clusters[c]
+			}
 			switch k {
 			case kTransaction:
 				// collected_at: null for ~10%, else at or after created_at;
@@ -332,8 +349,14 @@ func (s *Site) recordAccount(k kind, i int) int {
 	switch k {
 	case kAccount:
 		return i
-	case kLineItem, kInvoice, kSubscription, kTransaction:
+	case kLineItem, kInvoice, kSubscription, kTransaction, kRedemption, kNote:
 		return s.parent(s.tables[k], i, kAccount)
+	case kAcquisition:
+		return s.acquisitionAccount(i)
+	case kCreditPayment:
+		if inv := s.creditPaymentInvoice(i); inv >= 0 {
+			return s.parent(s.tables[kInvoice], inv, kAccount)
+		}
 	}
 	return -1
 }

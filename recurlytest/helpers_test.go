@@ -114,3 +114,24 @@ func pageAll(t *testing.T, srv *Server, path string) ([]recordHead, int) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// pageKind pages every record of kind k: its site-level list, or for a
+// child list the list of every parent in turn.
+func pageKind(t *testing.T, srv *Server, k kind) []recordHead {
+	t.Helper()
+	pk, child := childParentKind(k)
+	if !child {
+		got, _ := pageAll(t, srv, "/sites/subdomain-demo/"+kindNames[k]+"?limit=200")
+		return got
+	}
+	var out []recordHead
+	for _, p := range srv.Site.Keys(kindNames[pk]) {
+		path := "/sites/subdomain-demo/" + kindNames[pk] + "/" + p.ID + "/" + kindNames[k]
+		if listSpecs[k].paging {
+			path += "?limit=200"
+		}
+		got, _ := pageAll(t, srv, path)
+		out = append(out, got...)
+	}
+	return out
+}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -264,18 +265,33 @@ func (s *Site) route(r *http.Request) response {
 	defer s.mu.RUnlock()
 	switch len(parts) {
 	case 1:
-		if k, ok := kindByName(parts[0]); ok {
+		if k, ok := kindByName(parts[0]); ok && siteList[k] {
 			return s.list(r, k, nil)
 		}
 	case 2:
-		if k, ok := kindByName(parts[0]); ok {
+		if k, ok := kindByName(parts[0]); ok && singleObject[k] {
 			i, ok := s.tables[k].lookup(parts[1])
 			if !ok {
 				return notFound(k, parts[1])
 			}
 			return s.single(s.appendRecord(nil, k, i))
 		}
+	case 4:
+		if parts[0] == Accounts && parts[2] == Notes {
+			a, ok := s.tables[kAccount].lookup(parts[1])
+			if !ok {
+				return notFound(kAccount, parts[1])
+			}
+			i, ok := s.tables[kNote].index(parts[3])
+			if !ok || s.childParent(kNote, i) != a {
+				return notFound(kNote, parts[3])
+			}
+			return s.single(s.appendRecord(nil, kNote, i))
+		}
 	case 3:
+		if resp, ok := s.routeChild(r, parts); ok {
+			return resp
+		}
 		switch {
 		case parts[0] == Accounts && parts[2] == "billing_info":
 			i, ok := s.tables[kAccount].lookup(parts[1])
@@ -311,7 +327,52 @@ func (s *Site) route(r *http.Request) response {
 
 func notFound(k kind, id string) response {
 	return errorBody(http.StatusNotFound, "not_found", "Couldn't find "+kindSingular[k]+" with id = "+id,
-		errParam{param: strings.TrimSuffix(kindNames[k], "s") + "_id"})
+		errParam{param: kindParam[k]})
+}
+
+// siteList marks the kinds listed at /sites/{site_id}/<resource>;
+// singleObject those fetched at /sites/{site_id}/<resource>/{id}.
+var siteList, singleObject [numKinds]bool
+
+func init() {
+	for _, k := range []kind{kAccount, kLineItem, kCoupon, kInvoice, kPlan, kAddOn, kSubscription, kTransaction, kCreditPayment, kAcquisition, kCustomFieldDef} {
+		siteList[k] = true
+	}
+	for _, k := range []kind{kAccount, kLineItem, kCoupon, kInvoice, kPlan, kAddOn, kSubscription, kTransaction, kCreditPayment, kCustomFieldDef, kUniqueCode} {
+		singleObject[k] = true
+	}
+}
+
+// routeChild serves the three-part paths of the child lists and an
+// account's acquisition; ok is false for other paths.
+func (s *Site) routeChild(r *http.Request, parts []string) (response, bool) {
+	var k kind
+	switch {
+	case parts[0] == Accounts && parts[2] == "acquisition":
+		a, ok := s.tables[kAccount].lookup(parts[1])
+		if !ok {
+			return notFound(kAccount, parts[1]), true
+		}
+		q := s.accountAcquisition(a)
+		if q < 0 {
+			return errorBody(http.StatusNotFound, "not_found", "Couldn't find AccountAcquisition for Account with id = "+parts[1], errParam{param: "account_id"}), true
+		}
+		return s.single(s.appendRecord(nil, kAcquisition, q)), true
+	case parts[0] == Accounts && parts[2] == CouponRedemptions:
+		k = kRedemption
+	case parts[0] == Accounts && parts[2] == Notes:
+		k = kNote
+	case parts[0] == Coupons && parts[2] == UniqueCouponCodes:
+		k = kUniqueCode
+	default:
+		return response{}, false
+	}
+	pk, _ := childParentKind(k)
+	p, ok := s.tables[pk].lookup(parts[1])
+	if !ok {
+		return notFound(pk, parts[1]), true
+	}
+	return s.listChildren(r, k, s.children[k].of(p)), true
 }
 
 // single answers a single-object endpoint. It tolerates (ignores) list
@@ -365,7 +426,31 @@ func parseTime(v string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// listSpec says which of the common list parameters a list takes (the spec
+// names them per endpoint); anything else, including a filter the list does
+// not have, is a 400.
+type listSpec struct {
+	ids    bool // ids
+	paging bool // limit and order (without them the list answers in one page)
+	dates  bool // sort, begin_time and end_time
+}
+
+var fullList = listSpec{ids: true, paging: true, dates: true}
+
+// listSpecs are the parameters of each kind's list.
+var listSpecs = [numKinds]listSpec{
+	kAccount: fullList, kLineItem: fullList, kCoupon: fullList, kInvoice: fullList,
+	kPlan: fullList, kAddOn: fullList, kSubscription: fullList, kTransaction: fullList,
+	kCreditPayment:  {paging: true, dates: true},
+	kAcquisition:    fullList,
+	kCustomFieldDef: fullList,
+	kUniqueCode:     fullList,
+	kRedemption:     {ids: true, dates: true},
+	kNote:           {ids: true},
+}
+
 func (s *Site) parseList(r *http.Request, k kind) (*listQuery, *response) {
+	spec := listSpecs[k]
 	q := &listQuery{limit: 20, desc: true, begin: -1 << 62, end: 1 << 62, echo: url.Values{}}
 	vals := r.URL.Query()
 	names := make([]string, 0, len(vals))
@@ -378,6 +463,11 @@ func (s *Site) parseList(r *http.Request, k kind) (*listQuery, *response) {
 	cursorByUpdated := false
 	for _, name := range names {
 		v := vals.Get(name)
+		switch {
+		case name == "ids" && !spec.ids, (name == "limit" || name == "order" || name == "cursor") && !spec.paging,
+			(name == "sort" || name == "begin_time" || name == "end_time") && !spec.dates:
+			return fail(badParam(name, "is not a permitted parameter"))
+		}
 		switch name {
 		case "cursor":
 			c, byUpdated, ok := s.decodeCursor(v)
@@ -489,6 +579,13 @@ func (s *Site) list(r *http.Request, k kind, scope func(int) bool) response {
 	} else {
 		idx, more = s.page(t, q, match)
 	}
+	return s.renderPage(r, k, q, idx, more)
+}
+
+// renderPage writes a list envelope with records idx of kind k; next (when
+// more) continues after the last one.
+func (s *Site) renderPage(r *http.Request, k kind, q *listQuery, idx []int, more bool) response {
+	t := s.tables[k]
 	bp := bufPool.Get().(*[]byte)
 	b := (*bp)[:0]
 	b = append(b, `{"object":"list","has_more":`...)
@@ -660,4 +757,55 @@ func (s *Site) decodeCursor(v string) (cursorPos, bool, bool) {
 		want &^= 1
 	}
 	return c, byUpdated, tag == want
+}
+
+// listChildren answers a child list (one parent's records, idx). Lists
+// without paging parameters answer every matching record in one page.
+func (s *Site) listChildren(r *http.Request, k kind, idx []int32) response {
+	q, bad := s.parseList(r, k)
+	if bad != nil {
+		return *bad
+	}
+	t := s.tables[k]
+	_, ts := t.order(q.byUpdated)
+	var want map[int]bool
+	if len(q.ids) > 0 {
+		want = map[int]bool{}
+		for _, id := range q.ids {
+			if i, ok := t.index(id); ok {
+				want[i] = true
+			}
+		}
+	}
+	sel := make([]int32, 0, len(idx))
+	for _, i := range idx {
+		if want != nil && !want[int(i)] || ts[i] < q.begin || ts[i] > q.end {
+			continue
+		}
+		if q.cursor != nil {
+			c := cmpPos(t, ts, i, *q.cursor)
+			if q.desc && c >= 0 || !q.desc && c <= 0 {
+				continue
+			}
+		}
+		sel = append(sel, i)
+	}
+	if r.Method == http.MethodHead {
+		return response{status: http.StatusOK, header: http.Header{"Recurly-Total-Records": {strconv.Itoa(len(sel))}}}
+	}
+	slices.SortFunc(sel, func(a, b int32) int {
+		if q.desc {
+			return t.less(ts, b, a)
+		}
+		return t.less(ts, a, b)
+	})
+	more := false
+	if listSpecs[k].paging && len(sel) > q.limit && len(q.ids) == 0 {
+		sel, more = sel[:q.limit], true
+	}
+	out := make([]int, len(sel))
+	for j, i := range sel {
+		out[j] = int(i)
+	}
+	return s.renderPage(r, k, q, out, more)
 }

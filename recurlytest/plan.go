@@ -42,6 +42,8 @@ const (
 	nkRefID    // the id of a related record
 	nkRefField // a field of a related record (plan_code, invoice_number, plans_names)
 	nkMini     // a *Mini object of a related record
+	nkFull     // the full object of a related record (a redemption's coupon)
+	nkFunc     // a value the site model computes (fn)
 )
 
 // selector says how a reference picks its record.
@@ -52,6 +54,7 @@ const (
 	selAccount                    // the record's account
 	selParentPlan                 // an add-on's plan
 	selSelf                       // the record itself (nested objects pointing back)
+	selModel                      // the site model decides (pick)
 )
 
 type node struct {
@@ -77,6 +80,9 @@ type node struct {
 	refSalt uint64 // shared by an id and its paired fields (plan_id, plan_code)
 	refNull uint64
 	field   *node // nkRefField: the target's top-level node
+	// model hooks
+	pick func(g *gen) int                // selModel: the related record's index, -1 for null
+	fn   func(g *gen, dst []byte) []byte // nkFunc: appends the value
 }
 
 // plans holds the compiled plan of every resource.
@@ -121,6 +127,7 @@ func compilePlans(transactionUpdatedAt bool) (*plans, error) {
 			if err != nil {
 				return nil, err
 			}
+			p.override(k, c)
 			root.children = append(root.children, c)
 			if k == kTransaction && prop.Name == "created_at" && transactionUpdatedAt {
 				root.children = append(root.children, &node{name: "updated_at", key: keyBytes("updated_at"), kind: nkUpdated})
@@ -203,14 +210,15 @@ var refTargets = map[string]kind{
 	"add_on_id": kAddOn, "add_on_code": kAddOn,
 	"invoice_id": kInvoice, "invoice_number": kInvoice, "previous_invoice_id": kInvoice, "original_line_item_invoice_id": kInvoice,
 	"subscription_id": kSubscription, "subscription_ids": kSubscription,
-	"previous_line_item_id":   kLineItem,
-	"original_transaction_id": kTransaction,
+	"previous_line_item_id":      kLineItem,
+	"original_transaction_id":    kTransaction,
+	"original_credit_payment_id": kCreditPayment,
 }
 
 // refNullPct is how often a reference is null, shared by paired fields.
 func refNullPct(pair string) uint64 {
 	switch pair {
-	case "parent_account", "previous_invoice", "previous_line_item", "original_transaction":
+	case "parent_account", "previous_invoice", "previous_line_item", "original_transaction", "original_credit_payment":
 		return 80
 	case "original_line_item_invoice":
 		return 70
@@ -648,6 +656,9 @@ func (g *gen) pickRef(n *node, objS uint64) (int, bool) {
 		return pi, pi >= 0
 	case selSelf:
 		return g.i, true
+	case selModel:
+		ti := n.pick(g)
+		return ti, ti >= 0
 	}
 	tn := uint64(g.s.tables[n.target].n)
 	if tn == 0 {
@@ -798,6 +809,14 @@ func (g *gen) value(dst []byte, n *node, objS, objV uint64) []byte {
 		}
 		tg := g.s.newGen(n.target, ti)
 		return tg.value(dst, n.field, tg.t.stable(ti), tg.t.volatile(ti))
+	case nkFunc:
+		return n.fn(g, dst)
+	case nkFull:
+		ti, ok := g.pickRef(n, objS)
+		if !ok {
+			return append(dst, "null"...)
+		}
+		return g.s.appendRecord(dst, n.target, ti)
 	case nkMini:
 		if n.nullPct > 0 && st%100 < n.nullPct {
 			return append(dst, "null"...)

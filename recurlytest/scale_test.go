@@ -36,7 +36,7 @@ func TestMillionRecordSiteFitsInMemory(t *testing.T) {
 func TestScaledCountsKeepProportions(t *testing.T) {
 	for _, total := range []int{1, 100, 3765, 200_000} {
 		c := ScaledCounts(total)
-		if got := c.Total(); got < total-8 || got > total+8 {
+		if got := c.Total(); got < total-int(numKinds) || got > total+int(numKinds) {
 			t.Errorf("ScaledCounts(%d) totals %d", total, got)
 		}
 		if c.Accounts < 1 || c.Plans < 1 || c.LineItems < c.Plans {

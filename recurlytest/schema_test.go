@@ -49,7 +49,7 @@ func TestEveryRecordValidatesAgainstTheSpec(t *testing.T) {
 			}
 			fields := openapi.MustLoad()
 			sc, _ := fields.Component(comp)
-			got, _ := pageAll(t, srv, "/sites/subdomain-demo/"+res+"?limit=200")
+			got := pageKind(t, srv, k)
 			if len(got) != srv.Site.Counts().byKind()[k] {
 				t.Fatalf("paged %d records, want %d", len(got), srv.Site.Counts().byKind()[k])
 			}
@@ -78,7 +78,7 @@ func TestEveryRecordValidatesAgainstTheSpec(t *testing.T) {
 				if len(v) != len(sc.FieldNames()) {
 					t.Fatalf("%s %s has %d fields, the spec %d", comp, h.ID, len(v), len(sc.FieldNames()))
 				}
-				if _, ok := v["updated_at"]; k == kTransaction && ok {
+				if _, ok := v["updated_at"]; (k == kTransaction || k == kNote) && ok {
 					t.Fatalf("transaction %s exposes updated_at", h.ID)
 				}
 				if len(h.ID) != 13 || v["object"] != kindObjects[k] {
@@ -86,6 +86,9 @@ func TestEveryRecordValidatesAgainstTheSpec(t *testing.T) {
 				}
 			}
 			for _, f := range []string{"id", "object", "created_at", "updated_at"} {
+				if _, ok := nulls[f]; !ok && k == kNote && f == "updated_at" {
+					continue
+				}
 				if nulls[f] > 0 {
 					t.Fatalf("%s is null in %d records", f, nulls[f])
 				}

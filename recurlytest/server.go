@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/tap-recurly/tap-recurly/internal/loopback"
 )
 
 // Server is a Site served over real HTTP on a loopback port.
@@ -61,11 +63,7 @@ func CheckLoopback(addr string) error {
 	if err != nil {
 		return err
 	}
-	if host == "localhost" {
-		return nil
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
+	if !loopback.Host(host) {
 		return errors.New("recurlytest: refusing to listen on non-loopback address " + addr)
 	}
 	return nil

@@ -6,21 +6,29 @@
 // # Endpoints
 //
 // GET and HEAD on /sites/{site_id}/R for R in accounts, line_items,
-// coupons, invoices, plans, add_ons, subscriptions and transactions;
-// /sites/{site_id}/accounts/{account_id}/{line_items,invoices,subscriptions,transactions};
-// /sites/{site_id}/plans/{plan_id}/add_ons; single objects at
-// /sites/{site_id}/R/{id} (also code-<code> for accounts, plans, coupons and
-// add-ons, number-<number> for invoices) and
-// /sites/{site_id}/accounts/{account_id}/billing_info (404 when the account
-// has none). site_id is the configured id (default subdomain-demo) or the
-// plain id from Site.PlainSiteID.
+// coupons, invoices, plans, add_ons, subscriptions, transactions,
+// credit_payments, acquisitions and custom_field_definitions;
+// /sites/{site_id}/accounts/{account_id}/{line_items,invoices,subscriptions,transactions,coupon_redemptions,notes};
+// /sites/{site_id}/coupons/{coupon_id}/unique_coupon_codes (only bulk
+// coupons have codes); /sites/{site_id}/plans/{plan_id}/add_ons; single
+// objects at /sites/{site_id}/R/{id} for the first eight R and
+// credit_payments, custom_field_definitions and unique_coupon_codes (also
+// code-<code> for accounts, plans, coupons and add-ons, number-<number> for
+// invoices), /sites/{site_id}/accounts/{account_id}/billing_info and
+// .../acquisition (404 when the account has none) and
+// .../notes/{account_note_id}. A child list under an unknown parent is a
+// 404. site_id is the configured id (default subdomain-demo) or the plain
+// id from Site.PlainSiteID.
 //
 // Lists take limit (1..200, default 20), order (asc|desc, default desc),
 // sort (created_at|updated_at, default created_at), begin_time and end_time
 // (inclusive, on the sort field; a value without a zone is UTC), ids (up to
 // 200, alone) and each list's filters (state, type, subscriber, past_due,
-// original, success). Anything else is a 400 "Invalid or unpermitted
-// parameter". Pages come in the envelope
+// original, success), except where the spec gives a list fewer: credit
+// payments take no ids; an account's coupon redemptions take only ids, sort,
+// begin_time and end_time and answer everything in one page; an account's
+// notes take only ids (one page, newest first). Anything else is a 400
+// "Invalid or unpermitted parameter". Pages come in the envelope
 // {"object":"list","has_more":...,"next":...,"data":[...]}, where next is
 // the same path with an opaque keyset cursor on (sort value, id) followed by
 // limit, order, sort and the other parameters; it is null on the last page.
@@ -57,6 +65,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -73,27 +82,59 @@ const (
 	AddOns        = "add_ons"
 	Subscriptions = "subscriptions"
 	Transactions  = "transactions"
+
+	// Site-level lists added for the tap's second set of streams.
+	CreditPayments         = "credit_payments"
+	Acquisitions           = "acquisitions" // account acquisitions (GET /sites/{site_id}/acquisitions)
+	CustomFieldDefinitions = "custom_field_definitions"
+
+	// Child lists, read per parent record: unique codes of a bulk coupon
+	// (/coupons/{coupon_id}/unique_coupon_codes), an account's coupon
+	// redemptions (/accounts/{account_id}/coupon_redemptions) and an
+	// account's notes (/accounts/{account_id}/notes). Keys and Record take
+	// these names too.
+	UniqueCouponCodes = "unique_coupon_codes"
+	CouponRedemptions = "coupon_redemptions"
+	Notes             = "notes"
 )
 
-// Counts says how many records of each resource a site holds.
+// Counts says how many records of each resource a site holds. A zero field
+// means none of that resource (Config.Counts as a whole being zero means
+// DefaultCounts). AccountAcquisitions may not exceed Accounts (an account has
+// at most one); coupon redemptions and notes need accounts, redemptions and
+// unique coupon codes need coupons.
 type Counts struct {
 	Accounts, LineItems, Coupons, Invoices, Plans, AddOns, Subscriptions, Transactions int
+
+	CreditPayments, AccountAcquisitions, CustomFieldDefinitions int
+	UniqueCouponCodes, CouponRedemptions, AccountNotes          int
 }
 
 // Total is the number of records over all resources.
 func (c Counts) Total() int {
-	return c.Accounts + c.LineItems + c.Coupons + c.Invoices + c.Plans + c.AddOns + c.Subscriptions + c.Transactions
+	n := 0
+	for _, v := range c.byKind() {
+		n += v
+	}
+	return n
 }
 
 func (c Counts) byKind() [numKinds]int {
-	return [numKinds]int{c.Accounts, c.LineItems, c.Coupons, c.Invoices, c.Plans, c.AddOns, c.Subscriptions, c.Transactions}
+	return [numKinds]int{c.Accounts, c.LineItems, c.Coupons, c.Invoices, c.Plans, c.AddOns, c.Subscriptions, c.Transactions,
+		c.CreditPayments, c.AccountAcquisitions, c.CustomFieldDefinitions, c.UniqueCouponCodes, c.CouponRedemptions, c.AccountNotes}
 }
 
-// DefaultCounts is a site of a few thousand records (3,765): enough for
+func countsOf(v [numKinds]int) Counts {
+	return Counts{v[kAccount], v[kLineItem], v[kCoupon], v[kInvoice], v[kPlan], v[kAddOn], v[kSubscription], v[kTransaction],
+		v[kCreditPayment], v[kAcquisition], v[kCustomFieldDef], v[kUniqueCode], v[kRedemption], v[kNote]}
+}
+
+// DefaultCounts is a site of a few thousand records (4,940): enough for
 // several pages of every large list at limit=200, with tens of plans and
 // coupons.
 func DefaultCounts() Counts {
-	return Counts{Accounts: 600, LineItems: 1000, Coupons: 30, Invoices: 700, Plans: 25, AddOns: 60, Subscriptions: 450, Transactions: 900}
+	return Counts{Accounts: 600, LineItems: 1000, Coupons: 30, Invoices: 700, Plans: 25, AddOns: 60, Subscriptions: 450, Transactions: 900,
+		CreditPayments: 150, AccountAcquisitions: 420, CustomFieldDefinitions: 8, UniqueCouponCodes: 300, CouponRedemptions: 240, AccountNotes: 57}
 }
 
 // ScaledCounts keeps DefaultCounts' proportions and makes about total
@@ -102,16 +143,14 @@ func ScaledCounts(total int) Counts {
 	if total <= 0 {
 		return Counts{}
 	}
-	d := DefaultCounts()
-	f := float64(total) / float64(d.Total())
-	sc := func(n int) int {
-		v := int(float64(n)*f + 0.5)
-		if v < 1 {
-			v = 1
-		}
-		return v
+	d := DefaultCounts().byKind()
+	f := float64(total) / float64(DefaultCounts().Total())
+	var out [numKinds]int
+	for k, n := range d {
+		out[k] = max(1, int(float64(n)*f+0.5))
 	}
-	return Counts{sc(d.Accounts), sc(d.LineItems), sc(d.Coupons), sc(d.Invoices), sc(d.Plans), sc(d.AddOns), sc(d.Subscriptions), sc(d.Transactions)}
+	out[kAcquisition] = min(out[kAcquisition], out[kAccount])
+	return countsOf(out)
 }
 
 // Faults are per-request probabilities of simulated failures. At most one
@@ -168,7 +207,11 @@ type Key struct {
 	ID          string
 	Sort        time.Time  // the value sort=updated_at orders and filters by (hidden updated_at for transactions)
 	Created     time.Time  // created_at
-	Replication *time.Time // updated_at; for transactions collected_at (nil when null)
+	Replication *time.Time // updated_at; for transactions collected_at (nil when null); for notes created_at
+	// Parent is the id of the record a child-list record is listed under:
+	// the coupon of a unique coupon code, the account of a coupon
+	// redemption or note. It is "" for the other resources.
+	Parent string
 }
 
 // Site is a simulated Recurly site. It is an http.Handler and safe for
@@ -180,8 +223,10 @@ type Site struct {
 
 	mu     sync.RWMutex // guards tables' mutable parts (updated, versions, orders)
 	tables [numKinds]*table
-	seed   uint64
-	plans  *plans
+	// children indexes the child-list kinds by parent (nil for others).
+	children [numKinds]*csr
+	seed     uint64
+	plans    *plans
 
 	touchMu  sync.Mutex
 	touchRNG *rand.Rand
@@ -213,6 +258,13 @@ func NewSite(cfg Config) (*Site, error) {
 		if n < 0 || n > 1<<30 {
 			return nil, fmt.Errorf("recurlytest: count of %s out of range: %d", kindNames[k], n)
 		}
+	}
+	if c := cfg.Counts; c.AccountAcquisitions > c.Accounts {
+		return nil, errors.New("recurlytest: more account acquisitions than accounts (an account has at most one)")
+	}
+	if c := cfg.Counts; (c.CouponRedemptions > 0 || c.AccountNotes > 0) && c.Accounts == 0 ||
+		(c.CouponRedemptions > 0 || c.UniqueCouponCodes > 0) && c.Coupons == 0 || c.CreditPayments > 0 && c.Invoices == 0 {
+		return nil, errors.New("recurlytest: coupon redemptions and notes need accounts, redemptions and unique codes need coupons, credit payments need invoices")
 	}
 	if cfg.Start.IsZero() {
 		cfg.Start = defaultStart
@@ -260,6 +312,7 @@ func NewSite(cfg Config) (*Site, error) {
 	}
 	s.plans = p
 	s.generate()
+	s.buildChildren()
 	return s, nil
 }
 
@@ -328,19 +381,59 @@ func (s *Site) Keys(resource string) []Key {
 	t := s.tables[k]
 	out := make([]Key, 0, t.n)
 	for _, i := range t.byCreated {
-		key := Key{ID: t.id(int(i)), Sort: unix(t.updated[i]), Created: unix(t.created[i])}
-		if k == kTransaction {
-			if c := t.collected[i]; c != noTime {
-				ct := unix(c)
-				key.Replication = &ct
-			}
-		} else {
-			u := unix(t.updated[i])
-			key.Replication = &u
-		}
-		out = append(out, key)
+		out = append(out, s.key(k, int(i)))
 	}
 	return out
+}
+
+// ChildKeys lists the records of a child list (UniqueCouponCodes,
+// CouponRedemptions or Notes) under one parent (a coupon id, an account id)
+// in their current state, ordered by created_at then id. It returns nil for
+// an unknown parent or a resource that is not a child list.
+func (s *Site) ChildKeys(resource, parentID string) []Key {
+	k, ok := kindByName(resource)
+	if !ok {
+		return nil
+	}
+	pk, ok := childParentKind(k)
+	if !ok {
+		return nil
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	p, ok := s.tables[pk].index(parentID)
+	if !ok {
+		return nil
+	}
+	t := s.tables[k]
+	idx := slices.Clone(s.children[k].of(p))
+	slices.SortFunc(idx, func(a, b int32) int { return t.less(t.created, a, b) })
+	out := make([]Key, 0, len(idx))
+	for _, i := range idx {
+		out = append(out, s.key(k, int(i)))
+	}
+	return out
+}
+
+// key is the truth about record i of kind k. The caller holds s.mu.
+func (s *Site) key(k kind, i int) Key {
+	t := s.tables[k]
+	key := Key{ID: t.id(i), Sort: unix(t.updated[i]), Created: unix(t.created[i])}
+	if k == kTransaction {
+		if c := t.collected[i]; c != noTime {
+			ct := unix(c)
+			key.Replication = &ct
+		}
+	} else {
+		u := unix(t.updated[i])
+		key.Replication = &u
+	}
+	if pk, ok := childParentKind(k); ok {
+		if p := s.childParent(k, i); p >= 0 {
+			key.Parent = s.tables[pk].id(p)
+		}
+	}
+	return key
 }
 
 // BillingInfoKeys lists one Key per account that has billing info: ID is the

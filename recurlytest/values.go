@@ -43,6 +43,9 @@ var (
 	nicknames     = []string{"Home", "Work", "Office", "Warehouse", "HQ", "Summer house"}
 	locales       = []string{"en-US", "en-GB", "de-DE", "fr-FR", "es-ES", "ja-JP"}
 	responseCodes = []string{"00", "05", "51", "54", "N7", "1000", "2000"}
+	timeZones     = []string{"America/Los_Angeles", "America/New_York", "America/Chicago", "Europe/London", "Europe/Berlin", "Australia/Sydney"}
+	subchannels   = []string{"google", "facebook", "linkedin", "newsletter", "partner-referral", "bing", "podcast"}
+	campaigns     = []string{"spring-sale", "black-friday", "launch-week", "webinar-q3", "retargeting", "brand"}
 )
 
 // arrCtx locates a value inside the innermost enclosing array, so elements
@@ -271,6 +274,12 @@ func stringGenFor(name, owner string) strGen {
 		}
 	case "expiration_reason":
 		return listGen(expReasons)
+	case "time_zone":
+		return listGen(timeZones)
+	case "subchannel":
+		return listGen(subchannels)
+	case "campaign":
+		return listGen(campaigns)
 	case "bill_to":
 		return listGen([]string{"self", "self", "self", "parent"})
 	case "value":

@@ -29,8 +29,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
 	"strings"
 )
 
@@ -52,21 +50,4 @@ func Get(stream string) (json.RawMessage, error) {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownStream, stream)
 	}
 	return json.RawMessage(data), nil
-}
-
-// Streams returns the names of every stream that has a schema, sorted.
-func Streams() []string {
-	entries, err := fs.ReadDir(files, ".")
-	if err != nil {
-		// The embedded root always exists; this cannot happen.
-		panic(fmt.Sprintf("schemas: read embedded files: %v", err))
-	}
-	var names []string
-	for _, e := range entries {
-		if name, ok := strings.CutSuffix(e.Name(), ".json"); ok && !e.IsDir() {
-			names = append(names, name)
-		}
-	}
-	sort.Strings(names)
-	return names
 }

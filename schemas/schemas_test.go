@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"slices"
 	"sort"
@@ -92,13 +93,32 @@ func validate(t *testing.T, sch *jsonschema.Schema, record any) error {
 	return sch.Validate(v)
 }
 
+// schemaFiles returns the names of the schema files in this directory
+// (<stream>.json, the files the package embeds), sorted.
+func schemaFiles(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		if name, ok := strings.CutSuffix(e.Name(), ".json"); ok && !e.IsDir() {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// TestStreamsListsEveryGeneratedStream: there is one schema file per
+// stream, and no other.
 func TestStreamsListsEveryGeneratedStream(t *testing.T) {
 	var want []string
 	for _, s := range schemagen.Streams() {
 		want = append(want, s.Name)
 	}
 	sort.Strings(want)
-	got := schemas.Streams()
+	got := schemaFiles(t)
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Streams() = %v, want %v", got, want)
 	}
@@ -305,7 +325,7 @@ func TestCommittedFilesAreGeneratorOutput(t *testing.T) {
 }
 
 func TestSchemasCompile(t *testing.T) {
-	for _, name := range schemas.Streams() {
+	for _, name := range schemaFiles(t) {
 		t.Run(name, func(t *testing.T) {
 			compile(t, name)
 		})

@@ -108,16 +108,6 @@ func (e *CatalogEntry) Selection() (*Selection, error) {
 	return s, nil
 }
 
-// SelectAllFields returns the Selection of an entry whose every field is
-// synced, with the schema unchanged; it ignores the entry's metadata. A tap
-// run without a catalog may use it, or equally SelectAll on the discovered
-// catalog.
-func SelectAllFields(e *CatalogEntry) (*Selection, error) {
-	all := *e
-	all.Metadata = nil
-	return all.Selection()
-}
-
 // AllSelected reports whether every field of the schema is selected, in
 // which case Project returns records unchanged.
 func (s *Selection) AllSelected() bool { return s.root.whole }

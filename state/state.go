@@ -9,12 +9,13 @@ package state
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/tap-recurly/tap-recurly/internal/fileerr"
 )
 
 // State is the bookmarks document. The zero value is an empty state.
@@ -29,7 +30,7 @@ func (s *State) Bookmark(stream, key string) (time.Time, bool) {
 	if !ok {
 		return time.Time{}, false
 	}
-	t, err := parseTime(v)
+	t, err := ParseTime(v)
 	return t, err == nil
 }
 
@@ -50,11 +51,7 @@ func (e *Error) Error() string {
 func Load(path string) (*State, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		p := "cannot read: " + err.Error()
-		if errors.Is(err, os.ErrNotExist) {
-			p = "cannot read: no such file"
-		}
-		return nil, &Error{File: path, Problem: p}
+		return nil, &Error{File: path, Problem: "cannot read: " + fileerr.Describe(err)}
 	}
 	return Parse(path, data)
 }
@@ -118,7 +115,7 @@ func Parse(name string, data []byte) (*State, error) {
 			if err := json.Unmarshal(v, &s); err != nil {
 				return nil, &Error{File: name, Key: path, Problem: "must be an RFC 3339 timestamp string"}
 			}
-			t, err := parseTime(s)
+			t, err := ParseTime(s)
 			if err != nil {
 				return nil, &Error{File: name, Key: path, Problem: fmt.Sprintf("%q is not an RFC 3339 timestamp", clip(s))}
 			}
@@ -136,12 +133,18 @@ func clip(s string) string {
 	return s
 }
 
-func parseTime(s string) (time.Time, error) {
+// ParseTime reads a timestamp as config files and state files write it:
+// RFC 3339 (any offset, any fractional seconds), or a YYYY-MM-DD date as
+// midnight UTC. The result is in UTC.
+func ParseTime(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t.UTC(), nil
 	}
-	t, err := time.Parse("2006-01-02", s)
-	return t.UTC(), err
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t.UTC(), nil
 }
 
 // Format writes a bookmark value: RFC 3339 in UTC, with fractional seconds

@@ -1,13 +1,28 @@
-// Package streams declares the tap's nine streams as data and runs the one
-// sync loop that serves them all.
+// Package streams declares the tap's streams as data and runs the one sync
+// loop that serves them all.
 //
 // Every stream reads a site-level list of the v2018-08-09 API; none makes a
-// request per parent record. billing_info is derived from the billing_info
-// object embedded in each account of the accounts listing, so when accounts
-// and billing_info are both selected that listing is read once for both.
+// request per parent record yet. billing_info is derived from the
+// billing_info object embedded in each account of the accounts listing, so
+// when accounts and billing_info are both selected that listing is read once
+// for both.
+//
+// The files, by concern:
+//
+//	streams.go   the stream table (this file)
+//	run.go       Syncer.Run: a run as a short sequence of steps
+//	plan.go      planning a run into listings, their windows and cursor chains
+//	pool.go      the worker pool (errgroup with SetLimit) and its job queue
+//	read.go      reading one listing: first page, sizing, paging a chain
+//	page.go      writing one page: records out of a page, per stream
+//	bookmarks.go bookmarks and STATE
+//	metrics.go   record_count METRIC lines
 package streams
 
-import "sort"
+import (
+	"slices"
+	"strings"
+)
 
 // Stream declares one Singer stream: what it is called, where its records
 // come from and how they are keyed and bookmarked.
@@ -22,42 +37,41 @@ type Stream struct {
 	// stream's record; "" means the listed record is the stream's record.
 	Embedded string
 	// Fallback is a site-relative path format (with one %s for the source
-	// record's id) fetched when a source record lacks the Embedded key
-	// altogether. A 404 there means the record has none.
+	// record's id, path-escaped) fetched when a source record lacks the
+	// Embedded key altogether. A 404 there means the record has none.
 	Fallback string
-
-	DocURL string // the API operation this stream reads
 }
 
 // KeyProperties returns the stream's primary key as Singer lists it.
 func (s Stream) KeyProperties() []string { return []string{s.KeyProperty} }
 
-const docBase = "https://developers.recurly.com/api/v2018-08-09#operation/"
+// table is every stream, sorted by name, built once.
+var table = sortedByName([]Stream{
+	{Name: "accounts", Object: "Account", Source: "accounts", KeyProperty: "id", ReplicationKey: "updated_at"},
+	{Name: "adjustments", Object: "LineItem", Source: "line_items", KeyProperty: "id", ReplicationKey: "updated_at"},
+	{Name: "billing_info", Object: "BillingInfo", Source: "accounts", KeyProperty: "account_id", ReplicationKey: "updated_at",
+		Embedded: "billing_info", Fallback: "accounts/%s/billing_info"},
+	{Name: "coupons", Object: "Coupon", Source: "coupons", KeyProperty: "id", ReplicationKey: "updated_at"},
+	{Name: "invoices", Object: "Invoice", Source: "invoices", KeyProperty: "id", ReplicationKey: "updated_at"},
+	{Name: "plans", Object: "Plan", Source: "plans", KeyProperty: "id", ReplicationKey: "updated_at"},
+	{Name: "plans_add_ons", Object: "AddOn", Source: "add_ons", KeyProperty: "id", ReplicationKey: "updated_at"},
+	{Name: "subscriptions", Object: "Subscription", Source: "subscriptions", KeyProperty: "id", ReplicationKey: "updated_at"},
+	{Name: "transactions", Object: "Transaction", Source: "transactions", KeyProperty: "id", ReplicationKey: "collected_at"},
+})
 
-// All returns the nine streams, sorted by name.
-func All() []Stream {
-	all := []Stream{
-		{Name: "accounts", Object: "Account", Source: "accounts", KeyProperty: "id", ReplicationKey: "updated_at", DocURL: docBase + "list_accounts"},
-		{Name: "adjustments", Object: "LineItem", Source: "line_items", KeyProperty: "id", ReplicationKey: "updated_at", DocURL: docBase + "list_line_items"},
-		{Name: "billing_info", Object: "BillingInfo", Source: "accounts", KeyProperty: "account_id", ReplicationKey: "updated_at",
-			Embedded: "billing_info", Fallback: "accounts/%s/billing_info", DocURL: docBase + "list_accounts"},
-		{Name: "coupons", Object: "Coupon", Source: "coupons", KeyProperty: "id", ReplicationKey: "updated_at", DocURL: docBase + "list_coupons"},
-		{Name: "invoices", Object: "Invoice", Source: "invoices", KeyProperty: "id", ReplicationKey: "updated_at", DocURL: docBase + "list_invoices"},
-		{Name: "plans", Object: "Plan", Source: "plans", KeyProperty: "id", ReplicationKey: "updated_at", DocURL: docBase + "list_plans"},
-		{Name: "plans_add_ons", Object: "AddOn", Source: "add_ons", KeyProperty: "id", ReplicationKey: "updated_at", DocURL: docBase + "list_add_ons"},
-		{Name: "subscriptions", Object: "Subscription", Source: "subscriptions", KeyProperty: "id", ReplicationKey: "updated_at", DocURL: docBase + "list_subscriptions"},
-		{Name: "transactions", Object: "Transaction", Source: "transactions", KeyProperty: "id", ReplicationKey: "collected_at", DocURL: docBase + "list_transactions"},
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
+func sortedByName(all []Stream) []Stream {
+	slices.SortFunc(all, func(a, b Stream) int { return strings.Compare(a.Name, b.Name) })
 	return all
 }
 
+// All returns every stream, sorted by name. The slice is the caller's own.
+func All() []Stream { return slices.Clone(table) }
+
 // ByName returns the stream called name.
 func ByName(name string) (Stream, bool) {
-	for _, s := range All() {
-		if s.Name == name {
-			return s, true
-		}
+	i, ok := slices.BinarySearchFunc(table, name, func(s Stream, n string) int { return strings.Compare(s.Name, n) })
+	if !ok {
+		return Stream{}, false
 	}
-	return Stream{}, false
+	return table[i], true
 }

@@ -6,7 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"iter"
 	"net/http"
 	"net/url"
 	"slices"
@@ -396,12 +398,19 @@ type cancelAfter struct {
 	cancel context.CancelFunc
 }
 
-func (c *cancelAfter) ListPage(ctx context.Context, p string, lp client.ListParams) (*client.Page, *client.Response, error) {
-	if c.pages.Add(1) > c.n {
-		c.cancel()
-		return nil, nil, context.Canceled
+func (c *cancelAfter) List(ctx context.Context, p string, lp client.ListParams) iter.Seq2[*client.Page, error] {
+	return func(yield func(*client.Page, error) bool) {
+		for page, err := range c.API.List(ctx, p, lp) {
+			if err == nil && c.pages.Add(1) > c.n {
+				c.cancel()
+				yield(nil, context.Canceled)
+				return
+			}
+			if !yield(page, err) {
+				return
+			}
+		}
 	}
-	return c.API.ListPage(ctx, p, lp)
 }
 
 func TestInterruptedRunResumesWithoutLoss(t *testing.T) {
@@ -636,13 +645,18 @@ type rewrite struct {
 	fn func([]json.RawMessage)
 }
 
-func (r rewrite) ListPage(ctx context.Context, p string, lp client.ListParams) (*client.Page, *client.Response, error) {
-	page, resp, err := r.API.ListPage(ctx, p, lp)
-	if err == nil && len(page.Records) > 3 {
-		r.fn(page.Records)
-		page.Fields = nil // the records changed: the loop must read their keys itself
+func (r rewrite) List(ctx context.Context, p string, lp client.ListParams) iter.Seq2[*client.Page, error] {
+	return func(yield func(*client.Page, error) bool) {
+		for page, err := range r.API.List(ctx, p, lp) {
+			if err == nil && len(page.Records) > 3 {
+				r.fn(page.Records)
+				page.Fields = nil // the records changed: the loop must read their keys itself
+			}
+			if !yield(page, err) {
+				return
+			}
+		}
 	}
-	return page, resp, err
 }
 
 func TestBadRecordsStopTheStream(t *testing.T) {
@@ -814,5 +828,42 @@ func TestListingSizingWithoutCount(t *testing.T) {
 		if got, want := len(out.ids(st.Name, st.KeyProperty)), len(siteIDs(srv, st.Name)); got != want {
 			t.Errorf("%s: %d distinct records emitted, the site has %d", st.Name, got, want)
 		}
+	}
+}
+
+// TestStateLinesMonotonic: with many windows of one listing read at once,
+// no STATE line shows a bookmark older than an earlier STATE line did.
+func TestStateLinesMonotonic(t *testing.T) {
+	counts := recurlytest.Counts{Accounts: 900, LineItems: 2400, Coupons: 1, Invoices: 1200, Plans: 1, AddOns: 1, Subscriptions: 1, Transactions: 1400}
+	for _, seed := range []int64{41, 43, 47} {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			srv := newSite(t, recurlytest.Config{Seed: seed, Counts: counts})
+			out, _, err := runSync(t, context.Background(), srv, everything(t), runOpts{opts: streams.Options{
+				Windows: 8, MinWindow: time.Hour, MinWindowPages: 1, MaxWorkers: 8}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out.states) < 20 {
+				t.Fatalf("only %d STATE lines", len(out.states))
+			}
+			last := map[string]time.Time{}
+			for i, st := range out.states {
+				for stream, keys := range st.Bookmarks {
+					for key := range keys {
+						v, _ := st.Bookmark(stream, key)
+						if prev := last[stream+"."+key]; v.Before(prev) {
+							t.Fatalf("STATE %d: %s.%s went back from %s to %s", i, stream, key, state.Format(prev), state.Format(v))
+						}
+						last[stream+"."+key] = v
+					}
+				}
+			}
+			for _, name := range []string{"accounts", "adjustments", "invoices", "transactions"} {
+				st, _ := streams.ByName(name)
+				if got, want := last[name+"."+st.ReplicationKey], siteMaxReplication(srv, name); !got.Equal(want) {
+					t.Errorf("%s: final bookmark %s, want %s", name, state.Format(got), state.Format(want))
+				}
+			}
+		})
 	}
 }

@@ -72,7 +72,9 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 
 Serves a simulated Recurly site (API v2018-08-09) on a loopback address:
 GET/HEAD /sites/{site}/{accounts,line_items,coupons,invoices,plans,add_ons,
-subscriptions,transactions}, /sites/{site}/accounts/{id}/billing_info and more,
+subscriptions,transactions,credit_payments,acquisitions,custom_field_definitions},
+/sites/{site}/coupons/{id}/unique_coupon_codes, /sites/{site}/accounts/{id}/
+{coupon_redemptions,notes,billing_info} and more,
 with Basic auth (the API key as user name, empty password), keyset paging,
 X-RateLimit-* headers, optional faults and live updates. Stops on SIGINT/SIGTERM.
 
@@ -86,7 +88,7 @@ Flags:
 	fs.Int64Var(&c.Seed, "seed", 1, "seed of the generated records and of the fault sequence")
 	fs.StringVar(&c.SiteID, "site", "subdomain-demo", "site id as addressed in paths (/sites/{site}/...)")
 	fs.StringVar(&c.APIKey, "api-key", "sim-key", "API key clients must send as the Basic auth user name")
-	fs.IntVar(&o.records, "records", 0, "total records, split in the default proportions (0: the default site of 3,765)")
+	fs.IntVar(&o.records, "records", 0, "total records, split in the default proportions (0: the default site of 4,940)")
 	perResource := []struct {
 		name string
 		dst  *int
@@ -94,6 +96,9 @@ Flags:
 		{"accounts", &o.counts.Accounts}, {"line-items", &o.counts.LineItems}, {"coupons", &o.counts.Coupons},
 		{"invoices", &o.counts.Invoices}, {"plans", &o.counts.Plans}, {"add-ons", &o.counts.AddOns},
 		{"subscriptions", &o.counts.Subscriptions}, {"transactions", &o.counts.Transactions},
+		{"credit-payments", &o.counts.CreditPayments}, {"account-acquisitions", &o.counts.AccountAcquisitions},
+		{"custom-field-definitions", &o.counts.CustomFieldDefinitions}, {"unique-coupon-codes", &o.counts.UniqueCouponCodes},
+		{"coupon-redemptions", &o.counts.CouponRedemptions}, {"account-notes", &o.counts.AccountNotes},
 	}
 	for _, p := range perResource {
 		fs.IntVar(p.dst, p.name, 0, "number of "+strings.ReplaceAll(p.name, "-", " ")+" (overrides the share --records gives them)")
@@ -142,6 +147,12 @@ Flags:
 		{"coupons", &o.counts.Coupons, &c.Counts.Coupons}, {"invoices", &o.counts.Invoices, &c.Counts.Invoices},
 		{"plans", &o.counts.Plans, &c.Counts.Plans}, {"add-ons", &o.counts.AddOns, &c.Counts.AddOns},
 		{"subscriptions", &o.counts.Subscriptions, &c.Counts.Subscriptions}, {"transactions", &o.counts.Transactions, &c.Counts.Transactions},
+		{"credit-payments", &o.counts.CreditPayments, &c.Counts.CreditPayments},
+		{"account-acquisitions", &o.counts.AccountAcquisitions, &c.Counts.AccountAcquisitions},
+		{"custom-field-definitions", &o.counts.CustomFieldDefinitions, &c.Counts.CustomFieldDefinitions},
+		{"unique-coupon-codes", &o.counts.UniqueCouponCodes, &c.Counts.UniqueCouponCodes},
+		{"coupon-redemptions", &o.counts.CouponRedemptions, &c.Counts.CouponRedemptions},
+		{"account-notes", &o.counts.AccountNotes, &c.Counts.AccountNotes},
 	} {
 		if set[p.name] {
 			if *p.flag < 0 {

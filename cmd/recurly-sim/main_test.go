@@ -23,7 +23,8 @@ func TestHelpDocumentsEveryKnob(t *testing.T) {
 	for _, f := range []string{"addr", "seed", "site", "api-key", "records", "accounts", "line-items", "coupons", "invoices", "plans",
 		"add-ons", "subscriptions", "transactions", "start", "end", "rate-limit", "rate-window", "rate-buckets", "background-load",
 		"latency", "fault-500", "fault-502", "fault-503", "fault-429", "retry-after", "fault-reset", "fault-truncate", "fault-down",
-		"transaction-updated-at", "mutate-every", "mutate-count", "url-file"} {
+		"transaction-updated-at", "mutate-every", "mutate-count", "url-file", "credit-payments", "account-acquisitions",
+		"custom-field-definitions", "unique-coupon-codes", "coupon-redemptions", "account-notes"} {
 		if !strings.Contains(out.String(), "  -"+f+" ") && !strings.Contains(out.String(), "  -"+f+"\n") {
 			t.Errorf("--help does not document --%s", f)
 		}
@@ -40,7 +41,11 @@ func TestBadArguments(t *testing.T) {
 		{"--fault-500", "2"},
 		{"--rate-window", "1s", "--rate-buckets", "5"},
 		{"extra"},
-		{"--records", "0", "--accounts", "0", "--line-items", "0", "--coupons", "0", "--invoices", "0", "--plans", "0", "--add-ons", "0", "--subscriptions", "0", "--transactions", "0"},
+		{"--records", "0", "--accounts", "0", "--line-items", "0", "--coupons", "0", "--invoices", "0", "--plans", "0", "--add-ons", "0", "--subscriptions", "0", "--transactions", "0",
+			"--credit-payments", "0", "--account-acquisitions", "0", "--custom-field-definitions", "0", "--unique-coupon-codes", "0",
+			"--coupon-redemptions", "0", "--account-notes", "0"},
+		{"--accounts", "5", "--account-acquisitions", "6"},
+		{"--coupon-redemptions", "-1"},
 	}
 	for _, args := range tests {
 		var out bytes.Buffer

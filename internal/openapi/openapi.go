@@ -10,7 +10,6 @@ package openapi
 import (
 	_ "embed"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 
@@ -95,16 +94,6 @@ func (s *Spec) Component(name string) (*Schema, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.component(name, nil)
-}
-
-// ComponentNames lists every component schema name, sorted.
-func (s *Spec) ComponentNames() []string {
-	names := make([]string, 0, len(s.raw))
-	for n := range s.raw {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 func (s *Spec) component(name string, stack []string) (*Schema, error) {

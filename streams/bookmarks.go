@@ -1,0 +1,93 @@
+package streams
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tap-recurly/tap-recurly/state"
+)
+
+// Bookmarks move only over records already written, and STATE lines never
+// go backwards: every bookmark move, and the STATE snapshot that shows it,
+// happens under Syncer.stateMu, in the order the STATE lines are written.
+
+// checkpoint records the largest replication values a chain's page wrote
+// (pageMax, per member; nil for none), and, when chainDone, that the chain
+// finished; then it moves the bookmarks and writes a STATE.
+func (s *Syncer) checkpoint(c chain, pageMax []time.Time, chainDone bool) error {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	l, w := c.l, c.w
+	for mi, m := range l.members {
+		if mi < len(pageMax) && pageMax[mi].After(m.winMax[w.idx]) {
+			m.winMax[w.idx] = pageMax[mi]
+		}
+	}
+	if chainDone {
+		w.chains--
+		if w.chains == 0 {
+			w.done = true
+			l.remaining--
+		}
+	}
+	s.advance(l)
+	return s.Out.WriteState(s.State.Snapshot())
+}
+
+// finishChain marks a chain read to its end, writes a STATE, and logs each
+// stream of the listing as done when it was the listing's last chain.
+func (s *Syncer) finishChain(c chain) error {
+	if err := s.checkpoint(c, nil, true); err != nil {
+		return err
+	}
+	s.stateMu.Lock()
+	finished := c.l.remaining == 0
+	s.stateMu.Unlock()
+	if !finished {
+		return nil
+	}
+	took := s.now().Sub(c.l.started()).Round(time.Millisecond)
+	for _, m := range c.l.members {
+		bm := "none"
+		if t, ok := s.State.Bookmark(m.sel.Stream.Name, m.sel.Stream.ReplicationKey); ok {
+			bm = state.Format(t)
+		}
+		s.logger().Info(fmt.Sprintf("stream %s: done, %d records in %s, bookmark %s", m.sel.Stream.Name, m.count.Load(), took, bm),
+			"stream", m.sel.Stream.Name, "records", m.count.Load())
+	}
+	return nil
+}
+
+// advance moves each member's bookmark to the largest replication value
+// written in the contiguous prefix of finished windows plus the first
+// unfinished one. Later windows' records are written but not yet covered: an
+// interrupted run re-reads them (duplicates, never a loss). s.stateMu is
+// held.
+func (s *Syncer) advance(l *listing) {
+	for _, m := range l.members {
+		var best time.Time
+		for i, w := range l.windows {
+			if m.winMax[i].After(best) {
+				best = m.winMax[i]
+			}
+			if !w.done {
+				break
+			}
+		}
+		if !best.IsZero() {
+			s.State.Advance(m.sel.Stream.Name, m.sel.Stream.ReplicationKey, best)
+		}
+	}
+}
+
+// finalState writes the run's last STATE, unless nothing at all was
+// written: a run refused by the API on its first request leaves stdout
+// empty.
+func (s *Syncer) finalState() error {
+	if !s.wroteAny.Load() {
+		return nil
+	}
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	return s.Out.WriteState(s.State.Snapshot())
+}

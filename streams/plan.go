@@ -1,0 +1,224 @@
+package streams
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tap-recurly/tap-recurly/client"
+	"github.com/tap-recurly/tap-recurly/state"
+)
+
+// A run is planned in three layers:
+//
+//   - a listing is one list of the API read for one or more streams (its
+//     members) over one time range [begin, end];
+//   - a window is a part of that range whose bookmark moves as a unit: the
+//     bookmark covers the finished windows in order plus, when its records
+//     arrive in replication order, what the first unfinished one wrote;
+//   - a chain is one cursor chain, a list path with its parameters paged
+//     through API.List, whose records belong to one window.
+//
+// A site-level listing reads one chain per window (setWindows). A per-parent
+// listing (one child list per parent record, such as accounts/{id}/notes)
+// is one window read by one chain per parent id, path-escaped into the
+// child path: each chain added raises window.chains, and the window is done
+// when the last one finishes; since each child list is sorted on its own,
+// its bookmark may move only then. Nothing in the page loop knows which
+// kind a chain belongs to.
+
+// listing is one list read for one or more streams.
+type listing struct {
+	source     string // the list's site-relative path, e.g. "accounts"
+	members    []*member
+	begin, end time.Time
+	inRange    bool     // begin <= end: there is something to read
+	maxWindows int      // the most windows its range may be split into
+	keys       []string // top-level fields read from each source record
+	posKey     int      // index in keys of the source's updated_at, -1 if unused
+	idKey      int      // index in keys of "id", -1 if unused
+
+	// Guarded by Syncer.stateMu once chains run.
+	windows   []*window
+	remaining int // windows not yet finished
+
+	startOnce  sync.Once
+	startedAt  atomic.Pointer[time.Time]
+	schemaOnce sync.Once // SCHEMA messages go out when the API first answers
+	schemaErr  error
+}
+
+// window is a part of a listing's range.
+type window struct {
+	idx        int
+	begin, end time.Time
+	chains     int  // chains still reading it
+	done       bool // every chain finished
+}
+
+// chain is one cursor chain of a listing, read into window w.
+type chain struct {
+	l      *listing
+	w      *window
+	path   string
+	params client.ListParams
+}
+
+// member is one selected stream of a listing.
+type member struct {
+	sel    Selected
+	start  time.Time // this stream's own begin: its bookmark or start_date
+	filter bool      // drop source records positioned before start
+	pkKey  int       // index in listing keys (non-embedded streams)
+	rkKey  int
+	embKey int // index of the embedded field (embedded streams), -1 if none
+
+	count   atomic.Int64
+	winMax  []time.Time // largest replication value written, per window
+	lastLog atomic.Int64
+}
+
+// plan groups the selected streams by the listing they read and works out
+// each listing's range and the record fields the page loop reads.
+func (s *Syncer) plan(selected []Selected, end time.Time) []*listing {
+	bySource := map[string]*listing{}
+	var order []*listing
+	for _, sel := range selected {
+		l := bySource[sel.Stream.Source]
+		if l == nil {
+			l = &listing{source: sel.Stream.Source, posKey: -1, idKey: -1}
+			bySource[sel.Stream.Source] = l
+			order = append(order, l)
+		}
+		l.members = append(l.members, &member{sel: sel, start: s.streamStart(sel.Stream, end)})
+	}
+	for _, l := range order {
+		l.begin = l.members[0].start
+		for _, m := range l.members[1:] {
+			if m.start.Before(l.begin) {
+				l.begin = m.start
+			}
+		}
+		l.end = end
+		l.planKeys()
+		l.inRange = !l.begin.After(l.end)
+		l.maxWindows = maxWindows(l.begin, l.end, s.Options.Windows, s.Options.MinWindow)
+	}
+	return order
+}
+
+// streamStart is where a stream's range begins: its bookmark, or start_date.
+func (s *Syncer) streamStart(st Stream, end time.Time) time.Time {
+	start := s.Options.StartDate.UTC()
+	from := "start_date"
+	if bm, ok := s.State.Bookmark(st.Name, st.ReplicationKey); ok {
+		start, from = bm, "bookmark"
+	}
+	s.logger().Info(fmt.Sprintf("stream %s: from %s %s to %s", st.Name, from, state.Format(start), state.Format(end)),
+		"stream", st.Name, "source", "/"+st.Source)
+	return start
+}
+
+// planKeys lists the top-level fields the page loop reads from each source
+// record, and where each member finds its key, replication value or
+// embedded record among them.
+func (l *listing) planKeys() {
+	key := func(name string) int {
+		for i, k := range l.keys {
+			if k == name {
+				return i
+			}
+		}
+		l.keys = append(l.keys, name)
+		return len(l.keys) - 1
+	}
+	for _, m := range l.members {
+		st := m.sel.Stream
+		m.filter = m.start.After(l.begin)
+		if m.filter {
+			l.posKey = key("updated_at")
+		}
+		if st.Embedded == "" {
+			m.pkKey, m.rkKey, m.embKey = key(st.KeyProperty), key(st.ReplicationKey), -1
+			continue
+		}
+		m.embKey = key(st.Embedded)
+		if st.Fallback != "" {
+			l.idKey = key("id")
+		}
+	}
+}
+
+// setWindows splits the listing's range into k windows (none: nothing to
+// read) and returns one chain per window.
+func (l *listing) setWindows(k int) []chain {
+	if k > 0 {
+		l.windows = split(l.begin, l.end, k)
+	}
+	l.remaining = len(l.windows)
+	for _, m := range l.members {
+		m.winMax = make([]time.Time, len(l.windows))
+	}
+	chains := make([]chain, len(l.windows))
+	for i, w := range l.windows {
+		w.chains = 1
+		chains[i] = chain{l: l, w: w, path: l.source, params: l.params(w.begin, w.end)}
+	}
+	return chains
+}
+
+// params are the list parameters of a chain over [begin, end].
+func (l *listing) params(begin, end time.Time) client.ListParams {
+	return client.ListParams{Limit: PageSize, Sort: "updated_at", Order: "asc", BeginTime: begin, EndTime: end, Fields: l.keys}
+}
+
+// maxWindows is how many windows of at least minSpan each (default 30 days)
+// [begin, end] may be split into, at most n.
+func maxWindows(begin, end time.Time, n int, minSpan time.Duration) int {
+	if minSpan <= 0 {
+		minSpan = 30 * 24 * time.Hour
+	}
+	span := end.Sub(begin)
+	if n > 1 && span > minSpan {
+		return int(min(int64(n), int64(span/minSpan)))
+	}
+	return 1
+}
+
+// split cuts [begin, end] into k windows of equal length. Window bounds are
+// inclusive, as the API's begin_time and end_time are, so a record on a
+// boundary second is read by both neighbours (a duplicate, never a loss).
+func split(begin, end time.Time, k int) []*window {
+	span := end.Sub(begin)
+	out := make([]*window, k)
+	for i := range k {
+		b := begin.Add(span * time.Duration(i) / time.Duration(k)).Truncate(time.Second)
+		e := begin.Add(span * time.Duration(i+1) / time.Duration(k)).Truncate(time.Second)
+		if i == 0 {
+			b = begin
+		}
+		if i == k-1 {
+			e = end
+		}
+		out[i] = &window{idx: i, begin: b, end: e}
+	}
+	return out
+}
+
+// names is the listing's streams joined by "+", for error lines.
+func (l *listing) names() string {
+	name := l.members[0].sel.Stream.Name
+	for _, m := range l.members[1:] {
+		name += "+" + m.sel.Stream.Name
+	}
+	return name
+}
+
+// started is when the listing's first chain began (zero: not yet).
+func (l *listing) started() time.Time {
+	if t := l.startedAt.Load(); t != nil {
+		return *t
+	}
+	return time.Time{}
+}
