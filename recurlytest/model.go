@@ -73,7 +73,9 @@ func (s *Site) accountParent(a int) int {
 }
 
 // billsParent: a child account billed to its parent.
-func (s *Site) billsParent(a int) bool { return s.accountParent(a) >= 0 && s.h(kAccount, a, 0xb1)%2 == 0 }
+func (s *Site) billsParent(a int) bool {
+	return s.accountParent(a) >= 0 && s.h(kAccount, a, 0xb1)%2 == 0
+}
 
 // previousLine is the charge line item a credit line item refunds: one of
 // the line items of the invoice its credit invoice credits, or -1.
