@@ -115,15 +115,18 @@ func (v *violations) check(rule string, ok bool, format string, args ...any) {
 // site, validates every record against its spec component and checks every
 // business relation of issue 11 on every record: 0 violations.
 func TestRelationsHoldForEveryRecord(t *testing.T) {
-	for _, seed := range []int64{4000, 7} {
-		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) { checkRelations(t, seed) })
+	for _, c := range []struct {
+		seed    int64
+		records int
+	}{{4000, 4000}, {7, 1000}} {
+		t.Run(fmt.Sprintf("seed %d, %d records", c.seed, c.records), func(t *testing.T) { checkRelations(t, c.seed, c.records) })
 	}
 }
 
-func checkRelations(t *testing.T, seed int64) {
-	srv := newTestServer(t, Config{Seed: seed, Counts: ScaledCounts(4000), TieDensity: 3, RateLimit: 1 << 30})
+func checkRelations(t *testing.T, seed int64, records int) {
+	srv := newTestServer(t, Config{Seed: seed, Counts: ScaledCounts(records), TieDensity: 3, RateLimit: 1 << 30})
 	all := map[kind]map[string]rec{}
-	records := 0
+	paged := 0
 	for k := range numKinds {
 		schema := compileComponent(t, kindComponents[k])
 		all[k] = map[string]rec{}
@@ -139,7 +142,7 @@ func checkRelations(t *testing.T, seed int64) {
 		if len(all[k]) != srv.Site.Counts().byKind()[k] {
 			t.Fatalf("%s: paged %d distinct records, the site has %d", kindNames[k], len(all[k]), srv.Site.Counts().byKind()[k])
 		}
-		records += len(all[k])
+		paged += len(all[k])
 	}
 	v := &violations{t: t, checked: map[string]int{}, broken: map[string][]string{}}
 	checkInvoicesAndLineItems(v, all)
@@ -161,7 +164,7 @@ func checkRelations(t *testing.T, seed int64) {
 			t.Errorf("%s: %d of %d records break it, e.g. %s", r, len(b), v.checked[r], b[0])
 		}
 	}
-	t.Logf("%d records, %d rules, %d checks, %d violations", records, len(rules), checks, total)
+	t.Logf("%d records, %d rules, %d checks, %d violations", paged, len(rules), checks, total)
 }
 
 func checkInvoicesAndLineItems(v *violations, all map[kind]map[string]rec) {
@@ -180,6 +183,13 @@ func checkInvoicesAndLineItems(v *violations, all map[kind]map[string]rec) {
 			linesOf[inv] = append(linesOf[inv], li)
 			v.check("line item: invoice_number is its invoice's", all[kInvoice][inv].str("number") == li.str("invoice_number"),
 				"%s: invoice %s number %s vs %s", id, inv, all[kInvoice][inv].str("number"), li.str("invoice_number"))
+		}
+	}
+	for id, li := range all[kLineItem] {
+		if prev := li.str("previous_line_item_id"); prev != "" {
+			p := all[kLineItem][prev]
+			v.check("line item: a refund names a charge of the invoice it credits", p != nil && p.str("type") == "charge" &&
+				p.str("invoice_id") == li.str("original_line_item_invoice_id") && li["refund"] == true, "%s: previous %s", id, prev)
 		}
 	}
 	for id, inv := range all[kInvoice] {
@@ -312,6 +322,13 @@ func checkReferences(v *violations, all map[kind]map[string]rec) {
 	}
 	for id, r := range all[kRedemption] {
 		v.check("reference: a redemption's coupon exists", all[kCoupon][r.obj("coupon").str("id")] != nil, "%s", id)
+	}
+	for id, a := range all[kAccount] {
+		if p := a.str("parent_account_id"); p != "" {
+			v.check("account: a parent account exists", all[kAccount][p] != nil && p != id, "%s: parent %s", id, p)
+		} else {
+			v.check("account: billed to a parent only when it has one", a.str("bill_to") == "self", "%s: bill_to %s", id, a.str("bill_to"))
+		}
 	}
 	for id, n := range all[kNote] {
 		v.check("reference: a note's account exists", all[kAccount][n.str("account_id")] != nil, "%s", id)
