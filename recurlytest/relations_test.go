@@ -231,9 +231,14 @@ func checkSubscriptions(v *violations, all map[kind]map[string]rec) {
 	for id, s := range all[kSubscription] {
 		var addOns int64
 		list, _ := s["add_ons"].([]any)
+		planAddOns := map[string]bool{}
 		for _, a := range list {
 			ar := rec(a.(map[string]any))
 			addOns += ar.int("quantity") * ar.cents("unit_amount")
+			addOn := all[kAddOn][ar.obj("add_on").str("id")]
+			v.check("subscription: its add-ons are distinct add-ons of its plan", addOn != nil && addOn.str("plan_id") == s.obj("plan").str("id") &&
+				!planAddOns[addOn.str("id")], "%s: add-on %v", id, ar.obj("add_on")["id"])
+			planAddOns[ar.obj("add_on").str("id")] = true
 		}
 		v.check("subscription: add_ons_total = Σ add-on unit_amount × quantity", s.cents("add_ons_total") == addOns,
 			"%s: %d ≠ %d", id, s.cents("add_ons_total"), addOns)
