@@ -339,3 +339,38 @@ func checkReferences(v *violations, all map[kind]map[string]rec) {
 		v.check("reference: a note's account exists", all[kAccount][n.str("account_id")] != nil, "%s", id)
 	}
 }
+
+// TestDeterministicFromTheSeed: two sites of one seed serve the same bytes
+// for every record; another seed serves other records.
+func TestDeterministicFromTheSeed(t *testing.T) {
+	cfg := Config{Seed: 99, Counts: ScaledCounts(1500)}
+	a, err := NewSite(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := NewSite(cfg)
+	cfg.Seed = 100
+	c, _ := NewSite(cfg)
+	differ := 0
+	for k := range numKinds {
+		ka, kb, kc := a.Keys(kindNames[k]), b.Keys(kindNames[k]), c.Keys(kindNames[k])
+		if len(ka) != len(kb) || len(ka) != len(kc) {
+			t.Fatalf("%s: %d, %d and %d records", kindNames[k], len(ka), len(kb), len(kc))
+		}
+		for j := range ka {
+			ra, _ := a.Record(kindNames[k], ka[j].ID)
+			rb, _ := b.Record(kindNames[k], kb[j].ID)
+			same := ka[j].ID == kb[j].ID && ka[j].Sort.Equal(kb[j].Sort) && ka[j].Created.Equal(kb[j].Created) && ka[j].Parent == kb[j].Parent &&
+				(ka[j].Replication == nil) == (kb[j].Replication == nil) && (ka[j].Replication == nil || ka[j].Replication.Equal(*kb[j].Replication))
+			if !same || !bytes.Equal(ra, rb) {
+				t.Fatalf("%s %s differs between two sites of one seed", kindNames[k], ka[j].ID)
+			}
+			if rc, _ := c.Record(kindNames[k], kc[j].ID); !bytes.Equal(ra, rc) {
+				differ++
+			}
+		}
+	}
+	if differ < a.Counts().Total()*9/10 {
+		t.Fatalf("only %d of %d records differ under another seed", differ, a.Counts().Total())
+	}
+}
