@@ -46,6 +46,7 @@ func (s *Syncer) finishChain(c chain) error {
 	if !finished {
 		return nil
 	}
+	s.listingDone(c.l)
 	took := s.now().Sub(c.l.started()).Round(time.Millisecond)
 	for _, m := range c.l.members {
 		bm := "none"
@@ -67,6 +68,9 @@ func (s *Syncer) advance(l *listing) {
 	for _, m := range l.members {
 		var best time.Time
 		for i, w := range l.windows {
+			if !w.done && l.kids != nil {
+				break // child lists are each sorted on their own: only all of them cover the range
+			}
 			if m.winMax[i].After(best) {
 				best = m.winMax[i]
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 
 	"github.com/tap-recurly/tap-recurly/client"
 )
@@ -18,6 +19,9 @@ func (s *Syncer) start(ctx context.Context, p *pool, l *listing) error {
 	s.stateMu.Lock()
 	chains := l.setWindows(k)
 	s.stateMu.Unlock()
+	if len(chains) == 0 {
+		s.listingDone(l)
+	}
 	for i, c := range chains {
 		p.add(i, func(ctx context.Context) error { return s.readChain(ctx, c) })
 	}
@@ -66,11 +70,15 @@ func (s *Syncer) size(ctx context.Context, l *listing) (int, error) {
 }
 
 // readChain pages through one cursor chain with API.List (the one paging
-// loop, which also refuses a chain that loops), writing each page, then
-// marks the chain finished.
+// loop, which also refuses a chain that loops).
 func (s *Syncer) readChain(ctx context.Context, c chain) error {
 	s.markStarted(c.l)
-	for page, err := range s.API.List(ctx, c.path, c.params) {
+	return s.readPages(ctx, c, s.API.List(ctx, c.path, c.params))
+}
+
+// readPages writes each page of a chain, then marks the chain finished.
+func (s *Syncer) readPages(ctx context.Context, c chain, pages iter.Seq2[*client.Page, error]) error {
+	for page, err := range pages {
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.l.names(), err)
 		}
