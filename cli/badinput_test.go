@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -159,13 +160,13 @@ func TestBadInput(t *testing.T) {
 
 		// The API refusing the tap.
 		{name: "API 401: wrong key", config: good(func(m map[string]any) { m["api_key"] = wrongAPIKey }), code: ExitFailure,
-			want: "accounts+billing_info: " + firstRequest + ": the API key was rejected (401 unauthorized); check the api_key setting: unauthorized: Please provide a valid API key. See https://dev.recurly.com/docs/getting-started for more information."},
+			want: "accounts+billing_info: " + firstRequest + ": the API key was rejected (401 unauthorized); check the api_key setting: unauthorized: Please provide a valid API key. See https://dev.recurly.com/docs/getting-started for more information. (X-Request-Id {rid})"},
 		{name: "API 403", config: good(func(m map[string]any) { m["base_url"] = forbidden.URL }), code: ExitFailure,
 			want: "accounts+billing_info: " + firstRequest + ": the API key lacks permission for /sites/subdomain-demo/accounts (403 forbidden): forbidden: This API key is not permitted to access this resource."},
 		{name: "API 404: no such site", config: good(func(m map[string]any) { m["subdomain"] = "no-such-site" }), code: ExitFailure,
-			want: "accounts+billing_info: " + strings.Replace(firstRequest, "subdomain-demo", "subdomain-no-such-site", 1) + ": no site named subdomain-no-such-site (404 not found); check the subdomain setting (for mysite.recurly.com it is mysite): not_found: Couldn't find Site with id = subdomain-no-such-site [site_id]"},
+			want: "accounts+billing_info: " + strings.Replace(firstRequest, "subdomain-demo", "subdomain-no-such-site", 1) + ": no site named subdomain-no-such-site (404 not found); check the subdomain setting (for mysite.recurly.com it is mysite): not_found: Couldn't find Site with id = subdomain-no-such-site [site_id] (X-Request-Id {rid})"},
 		{name: "API 406", config: good(func(m map[string]any) { m["base_url"] = versionGone.URL }), code: ExitFailure,
-			want: "accounts+billing_info: " + firstRequest + ": the API does not accept the requested API version v2018-08-09 or Accept header (406 not acceptable): invalid_api_version: That accept header isn't in the format we use to specify an API version. Try one of these instead:"},
+			want: "accounts+billing_info: " + firstRequest + ": the API does not accept the requested API version v2018-08-09 or Accept header (406 not acceptable): invalid_api_version: That accept header isn't in the format we use to specify an API version. Try one of these instead: (X-Request-Id {rid})"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -191,7 +192,11 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("exit %d, want %d", r.code, tt.code)
 			}
 			want := "tap-recurly: " + strings.ReplaceAll(tt.want, "{dir}", dir)
-			if lines := r.errorLines(); len(lines) != 1 || lines[0] != want {
+			lines := r.errorLines()
+			for i, l := range lines { // the error names Recurly's request id, which the simulated site draws
+				lines[i] = simRequestID.ReplaceAllString(l, "(X-Request-Id {rid})")
+			}
+			if len(lines) != 1 || lines[0] != want {
 				t.Errorf("error lines:\n%q\nwant:\n%q", lines, want)
 			}
 			if tt.code == ExitBadInput && string(r.stderr) != want+"\n" {
@@ -204,3 +209,6 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 }
+
+// simRequestID matches the X-Request-Id the simulated site sends, as an error line names it.
+var simRequestID = regexp.MustCompile(`\(X-Request-Id [0-9a-f]+-SIM\)`)

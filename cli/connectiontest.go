@@ -95,7 +95,11 @@ func runConnectionTest(ctx context.Context, o options, cfg *config.Config, e env
 		}
 		rows = append(rows, row)
 	}
-	if err := writeTestReport(e, o.logFormat, rows); err != nil {
+	var notes []string
+	if d, ok := api.Deprecation(); ok {
+		notes = append(notes, "WARNING: "+d.String())
+	}
+	if err := writeTestReport(e, o.logFormat, rows, notes); err != nil {
 		return err
 	}
 	if failed > 0 {
@@ -107,8 +111,10 @@ func runConnectionTest(ctx context.Context, o options, cfg *config.Config, e env
 
 // writeTestReport prints the rows on stderr: an aligned table in text
 // format, or one JSON log line per stream in json format (so every stderr
-// line stays JSON). The report is shown whatever the log level.
-func writeTestReport(e env, format string, rows []testRow) error {
+// line stays JSON), then the notes (such as Recurly's deprecation notice)
+// under it, as WARN lines in json format. The report is shown whatever the
+// log level.
+func writeTestReport(e env, format string, rows []testRow, notes []string) error {
 	if format == "json" {
 		report, err := logging.New(e.stderr, slog.LevelDebug, format)
 		if err != nil {
@@ -122,6 +128,9 @@ func writeTestReport(e env, format string, rows []testRow) error {
 			report.Log(context.Background(), level, "connection test",
 				"stream", r.stream, "result", r.result, "detail", r.detail)
 		}
+		for _, n := range notes {
+			report.Log(context.Background(), slog.LevelWarn, n)
+		}
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.stderr, 0, 0, 2, ' ', 0)
@@ -129,5 +138,13 @@ func writeTestReport(e env, format string, rows []testRow) error {
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.stream, r.result, r.detail)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, n := range notes {
+		if _, err := fmt.Fprintln(e.stderr, n); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -3,6 +3,10 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -237,4 +241,33 @@ func catalogSelecting(t *testing.T, names ...string) string {
 		}
 	}
 	return tempFile(t, "catalog.json", doc)
+}
+
+// TestConnectionTestWarnsDeprecation checks that --test prints Recurly's
+// deprecation notice, with the version and the sunset date, under its table,
+// when the site marks the API version deprecated.
+func TestConnectionTestWarnsDeprecation(t *testing.T) {
+	srv := startSim(t, recurlytest.Config{Seed: 1})
+	target, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ModifyResponse = func(r *http.Response) error {
+		r.Header.Set("Recurly-Deprecated", "TRUE")
+		r.Header.Set("Recurly-Sunset-Date", "2027-03-01T00:00:00Z")
+		return nil
+	}
+	deprecated := httptest.NewServer(proxy)
+	t.Cleanup(deprecated.Close)
+	cfg := writeSimConfig(t, srv, map[string]any{"base_url": deprecated.URL})
+	code, _, stderr := runCmd(t, "--config", cfg, "--test")
+	if code != ExitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	table := strings.Index(stderr, "STREAM")
+	note := strings.LastIndex(stderr, "WARNING: Recurly marks API version v2018-08-09 as deprecated; its sunset date is 2027-03-01T00:00:00Z")
+	if table < 0 || note < table {
+		t.Fatalf("no deprecation notice under the table:\n%s", stderr)
+	}
 }

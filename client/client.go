@@ -11,6 +11,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -25,6 +26,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/tap-recurly/tap-recurly/internal/jsonscan"
 )
 
 // Defaults used by New when the corresponding Option is not given.
@@ -52,9 +55,6 @@ const (
 	MaxPageLimit = 200
 )
 
-// maxBodyBytes bounds how much of a successful response body is read into memory.
-const maxBodyBytes = 256 << 20
-
 // Client talks to one Recurly site. Create it with New; the zero value is not usable.
 // A Client is safe for concurrent use by multiple goroutines, and all of them share one quota: the rate-limit
 // budget, the pacing limiter and the pause until a window resets.
@@ -74,10 +74,12 @@ type Client struct {
 	hook       func(RequestInfo)
 	transport  http.RoundTripper
 
-	auth       string // the Authorization header value; never logged
-	httpClient *http.Client
-	quota      *quotaTransport
-	stats      counters
+	auth        string // the Authorization header value; never logged
+	redact      *redactor
+	retry       *retryablehttp.Client // the one retry loop, for the life of the Client
+	quota       *quotaTransport
+	stats       counters
+	deprecation atomic.Pointer[Deprecation]
 }
 
 // Option configures a Client in New. Options are applied in order; invalid values make New fail.
@@ -115,12 +117,9 @@ func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.logger = l }
 // A nil fn disables the hook.
 func WithRequestHook(fn func(RequestInfo)) Option { return func(c *Client) { c.hook = fn } }
 
-// WithTransport sets the base transport under the quota and retry layers (default: a pooled http.Transport).
+// WithTransport sets the base transport under the quota and retry layers (default: a pooled http.Transport
+// that decompresses gzip answers). The benchmarks replay recorded answers through it.
 func WithTransport(rt http.RoundTripper) Option { return func(c *Client) { c.transport = rt } }
-
-// WithAPIVersion overrides the version named in the Accept header (default APIVersion), e.g. "v2018-08-09".
-// It exists for tests of the API's 406 answer; the tap always speaks APIVersion.
-func WithAPIVersion(v string) Option { return func(c *Client) { c.apiVersion = v } }
 
 // RequestInfo describes one attempt, for WithRequestHook.
 type RequestInfo struct {
@@ -129,7 +128,6 @@ type RequestInfo struct {
 	Endpoint string        // resource name, e.g. "accounts", "add_ons", "billing_info"
 	Status   int           // HTTP status; 0 when no response arrived
 	Duration time.Duration // from sending the request to reading its body (quota waits excluded)
-	Attempt  int           // 1 for the first attempt of a call, 2 for its first retry, ...
 	Err      error         // transport, timeout or body error of this attempt; nil otherwise
 }
 
@@ -164,8 +162,7 @@ func (c *Client) Stats() Stats {
 // Response is the HTTP response of a call's final attempt plus parsed state. Its Body has been read and closed.
 type Response struct {
 	*http.Response
-	Rate     Rate          // the site's X-RateLimit-* headers (zero if missing or malformed)
-	Duration time.Duration // the final attempt's duration, from sending to reading the body
+	Rate Rate // the site's X-RateLimit-* headers (zero if missing or malformed)
 }
 
 // New returns a Client for the site siteID, addressed as the API expects it: a site ID ("e28zov4fw0v2") or
@@ -189,33 +186,8 @@ func New(apiKey, siteID string, opts ...Option) (*Client, error) {
 			o(c)
 		}
 	}
-	if strings.TrimSpace(apiKey) == "" {
-		return nil, errors.New("client: the API key is empty")
-	}
-	if strings.TrimSpace(siteID) == "" {
-		return nil, errors.New("client: the site ID is empty (use the site's ID or subdomain-<subdomain>)")
-	}
-	if strings.ContainsAny(siteID, "/?#") {
-		return nil, fmt.Errorf("client: invalid site ID %q (use the site's ID or subdomain-<subdomain>)", siteID)
-	}
-	base, err := parseBaseURL(c.rawBase)
-	if err != nil {
+	if err := c.validate(); err != nil {
 		return nil, err
-	}
-	c.base = base
-	switch {
-	case c.quotaPct < 1 || c.quotaPct > 100:
-		return nil, fmt.Errorf("client: quota limit %d%% is out of range 1..100", c.quotaPct)
-	case c.timeout <= 0:
-		return nil, fmt.Errorf("client: timeout %s must be positive", c.timeout)
-	case c.retryMax < 0:
-		return nil, fmt.Errorf("client: retries %d must not be negative", c.retryMax)
-	case c.waitMin <= 0 || c.waitMax < c.waitMin:
-		return nil, fmt.Errorf("client: retry waits must satisfy 0 < min (%s) <= max (%s)", c.waitMin, c.waitMax)
-	case c.userAgent == "":
-		return nil, errors.New("client: the User-Agent is empty")
-	case c.apiVersion == "":
-		return nil, errors.New("client: the API version is empty")
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
@@ -224,16 +196,49 @@ func New(apiKey, siteID string, opts ...Option) (*Client, error) {
 		c.transport = newPooledTransport()
 	}
 	c.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(apiKey+":"))
-	c.quota = newQuotaTransport(&attemptTransport{base: c.transport, timeout: c.timeout, stats: &c.stats},
-		c.quotaPct, c.logger, &c.stats)
+	c.redact = newRedactor(apiKey)
+	c.quota = newQuotaTransport(&attemptTransport{c: c}, c.quotaPct, c.logger, &c.stats)
 	// No Timeout here: it would include quota waits. attemptTransport bounds each attempt instead.
-	c.httpClient = &http.Client{
+	c.retry = c.newRetryClient(&http.Client{
 		Transport: c.quota,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse // a redirect could carry the key elsewhere; surface it as-is
 		},
-	}
+	})
 	return c, nil
+}
+
+// validate checks the settings New was given.
+func (c *Client) validate() error {
+	if strings.TrimSpace(c.apiKey) == "" {
+		return errors.New("client: the API key is empty")
+	}
+	if strings.TrimSpace(c.siteID) == "" {
+		return errors.New("client: the site ID is empty (use the site's ID or subdomain-<subdomain>)")
+	}
+	if strings.ContainsAny(c.siteID, "/?#") {
+		return fmt.Errorf("client: invalid site ID %q (use the site's ID or subdomain-<subdomain>)", c.siteID)
+	}
+	base, err := parseBaseURL(c.rawBase)
+	if err != nil {
+		return err
+	}
+	c.base = base
+	switch {
+	case c.quotaPct < 1 || c.quotaPct > 100:
+		return fmt.Errorf("client: quota limit %d%% is out of range 1..100", c.quotaPct)
+	case c.timeout <= 0:
+		return fmt.Errorf("client: timeout %s must be positive", c.timeout)
+	case c.retryMax < 0:
+		return fmt.Errorf("client: retries %d must not be negative", c.retryMax)
+	case c.waitMin <= 0 || c.waitMax < c.waitMin:
+		return fmt.Errorf("client: retry waits must satisfy 0 < min (%s) <= max (%s)", c.waitMin, c.waitMax)
+	case c.userAgent == "":
+		return errors.New("client: the User-Agent is empty")
+	case c.apiVersion == "":
+		return errors.New("client: the API version is empty")
+	}
+	return nil
 }
 
 func parseBaseURL(raw string) (*url.URL, error) {
@@ -279,55 +284,131 @@ func (c *Client) setHeaders(h http.Header) {
 }
 
 // do performs a GET or HEAD with retries. decode validates a 2xx body inside the retried path; a body that
-// fails it (cut off, not JSON) is retried like a 5xx.
+// fails it is retried like a 5xx when it is cut off or not valid JSON, and fails at once when it is
+// complete but of the wrong shape (see ContractError).
 func (c *Client) do(ctx context.Context, method string, u *url.URL, decode func([]byte) error) (*Response, []byte, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	cl := &call{c: c, method: method, path: u.RequestURI(), endpoint: endpointOf(u, c.siteID), decode: decode}
-	req, err := retryablehttp.NewRequestWithContext(context.WithValue(ctx, callKey{}, cl), cl.method, u.String(), nil)
+	shown := c.redact.link(u.RequestURI())
+	req, err := retryablehttp.NewRequestWithContext(ctx, method, u.String(), nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s %s: %w", cl.method, cl.path, err)
+		return nil, nil, fmt.Errorf("%s %s: %s", method, shown, c.redact.string(err.Error()))
 	}
 	c.setHeaders(req.Header)
-	req.SetResponseHandler(cl.handleResponse)
-	rc := &retryablehttp.Client{
-		HTTPClient:   c.httpClient,
-		RetryWaitMin: c.waitMin,
-		RetryWaitMax: c.waitMax,
-		RetryMax:     c.retryMax,
-		CheckRetry:   cl.checkRetry,
-		Backoff:      cl.backoff,
-		ErrorHandler: cl.giveUp,
+	var body []byte // the call's own state: the last 2xx body that passed decode
+	req.SetResponseHandler(func(resp *http.Response) error {
+		b, err := c.readBody(resp, method, decode)
+		body = b
+		return err
+	})
+	resp, err := c.retry.Do(req)
+	attempts := 1
+	var done *retriesDone
+	if errors.As(err, &done) {
+		attempts, err = done.attempts, done.err
 	}
-	resp, err := rc.Do(req)
 	if err != nil {
-		if resp != nil && resp.Body != nil {
+		if resp != nil {
 			resp.Body.Close()
 		}
-		if cerr := ctx.Err(); cerr != nil {
-			return nil, nil, fmt.Errorf("%s %s: %w", cl.method, cl.path, cerr)
-		}
-		err = stripURLError(err)
-		if cl.gaveUp && !errors.Is(err, ErrQuotaWait) && !errors.Is(err, errBodyTooLarge) {
-			return nil, nil, fmt.Errorf("%s %s: giving up after %d attempts: %w", cl.method, cl.path, cl.attempts, err)
-		}
-		return nil, nil, fmt.Errorf("%s %s: %w", cl.method, cl.path, err)
+		return nil, nil, c.callError(ctx, method, shown, attempts, err)
 	}
-	r := &Response{Response: resp, Duration: cl.lastDuration}
+	r := &Response{Response: resp}
 	r.Rate, _ = ParseRate(resp.Header, time.Now())
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := checkResponse(resp, cl.method, cl.path, c.siteID, c.apiKey, strings.TrimPrefix(c.auth, "Basic "))
-		if resp.StatusCode == http.StatusTooManyRequests {
-			return r, nil, &RateLimitError{Rate: r.Rate, Attempts: cl.attempts, Err: e}
-		}
-		if cl.gaveUp {
-			e.Attempts = cl.attempts
-		}
-		return r, nil, e
+		return r, nil, c.statusError(resp, method, shown, attempts)
 	}
-	return r, cl.body, nil
+	return r, body, nil
 }
+
+// callError is the error of a call that ended without an answer to return.
+func (c *Client) callError(ctx context.Context, method, shown string, attempts int, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("%s %s: %w", method, shown, cerr)
+	}
+	err = stripURLError(err)
+	var ce *ContractError
+	switch {
+	case errors.As(err, &ce):
+		return err
+	case attempts > 1 && !errors.Is(err, ErrQuotaWait) && !errors.Is(err, errBodyTooLarge):
+		return fmt.Errorf("%s %s: giving up after %d attempts: %w", method, shown, attempts, redactedError{err, c.redact})
+	}
+	return fmt.Errorf("%s %s: %w", method, shown, redactedError{err, c.redact})
+}
+
+// statusError is the typed error of a non-2xx final answer.
+func (c *Client) statusError(resp *http.Response, method, shown string, attempts int) error {
+	e := checkResponse(resp, method, shown, c.siteID, c.redact)
+	if attempts > 1 {
+		e.Attempts = attempts
+	}
+	var err error = e
+	if resp.StatusCode == http.StatusTooManyRequests {
+		rate, _ := ParseRate(resp.Header, time.Now())
+		err = &RateLimitError{Rate: rate, Attempts: attempts, Err: e}
+	}
+	if d := c.retryLater(resp, time.Now()); d > 0 {
+		return &RetryLaterError{Until: time.Now().Add(d).Truncate(time.Second), Wait: d, Err: err}
+	}
+	return err
+}
+
+// readBody is the response handler's work: it reads a 2xx body whole, under MaxBodyBytes, and validates it
+// with decode. Error bodies are left for checkResponse.
+func (c *Client) readBody(resp *http.Response, method string, decode func([]byte) error) ([]byte, error) {
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, nil
+	}
+	size := resp.ContentLength
+	if method == http.MethodHead {
+		size = 0 // a HEAD answer's Content-Length is the size of the GET's body, which is not sent
+	}
+	var body []byte
+	err := errBodyTooLarge
+	if size <= MaxBodyBytes {
+		body, err = readAllSized(resp.Body, size, MaxBodyBytes)
+	}
+	if err == nil && decode != nil {
+		err = decode(body)
+	}
+	err = c.classify(resp, body, err)
+	spend(resp, err)
+	if err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+// classify tells a permanent body problem from a transient one: a body cut off, unreadable or not valid
+// JSON is retried (*badBodyError); an HTML page, or valid JSON of the wrong shape, is a *ContractError.
+func (c *Client) classify(resp *http.Response, body []byte, err error) error {
+	if err == nil || errors.Is(err, errBodyTooLarge) || body == nil {
+		if err != nil && !errors.Is(err, errBodyTooLarge) {
+			return &badBodyError{err}
+		}
+		return err
+	}
+	ct := resp.Header.Get("Content-Type")
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	html := strings.Contains(strings.ToLower(ct), "html") || bytes.HasPrefix(trimmed, []byte("<"))
+	if !html && !jsonscan.Valid(body) {
+		return &badBodyError{err}
+	}
+	return &ContractError{Method: resp.Request.Method, Path: c.redact.link(resp.Request.URL.RequestURI()),
+		ContentType: c.redact.clean(ct, 80), Start: c.redact.clean(string(body[:min(len(body), 160)]), 120),
+		Problem: c.redact.clean(err.Error(), 200), HTML: html}
+}
+
+// redactedError shows an error's text with the API key blanked, and unwraps to it.
+type redactedError struct {
+	err error
+	red *redactor
+}
+
+func (e redactedError) Error() string { return e.red.string(e.err.Error()) }
+func (e redactedError) Unwrap() error { return e.err }
 
 // drain reads at most n bytes of rc and closes it.
 func drain(rc io.ReadCloser, n int64) {

@@ -50,7 +50,7 @@ func TestDecodePage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, one := range []bool{false, true} {
 				r := iotestReader(tt.in, one)
-				p, err := DecodePage(r)
+				p, err := decodeFrom(r)
 				if tt.wantErr != "" {
 					if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 						t.Fatalf("DecodePage err = %v, want containing %q", err, tt.wantErr)
@@ -83,7 +83,7 @@ func iotestReader(s string, oneByte bool) io.Reader {
 
 func TestDecodePageReadError(t *testing.T) {
 	in := `{"object":"list","has_more":true,"next":"/n","data":[{"id":"a"},{"id":"b"}]}`
-	if _, err := DecodePage(iotest.TimeoutReader(strings.NewReader(in))); err == nil {
+	if _, err := decodeFrom(iotest.TimeoutReader(strings.NewReader(in))); err == nil {
 		t.Fatal("DecodePage ignored a read error")
 	}
 }
@@ -104,7 +104,7 @@ func FuzzDecodePage(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		p, err := DecodePage(bytes.NewReader(in))
+		p, err := decodeFrom(bytes.NewReader(in))
 		if err != nil {
 			if p != nil {
 				t.Fatalf("DecodePage returned a page with error %v", err)
@@ -123,4 +123,13 @@ func FuzzDecodePage(f *testing.F) {
 			}
 		}
 	})
+}
+
+// decodeFrom reads r whole and decodes it as the client decodes a list body.
+func decodeFrom(r io.Reader) (*Page, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	return decodePage(b)
 }

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode"
 )
 
 // Sentinel errors for errors.Is: an *ErrorResponse matches the one for its status code.
@@ -44,37 +42,14 @@ type ErrorResponse struct {
 	Message    string // Recurly's error.message (or a short excerpt of a non-envelope body)
 	Params     []ErrorParam
 	SiteID     string
-	Attempts   int // attempts made when retries gave up (5xx); 0 when the status is not retried
+	Attempts   int    // attempts made when retries gave up (5xx); 0 when the status is not retried
+	RequestID  string // Recurly's X-Request-Id of the answer ("" if none); Recurly support asks for it first
 }
 
 // Error implements error.
 func (e *ErrorResponse) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s: ", e.Method, e.Path)
-	p := e.Path
-	if i := strings.IndexByte(p, '?'); i >= 0 {
-		p = p[:i]
-	}
-	switch s := e.StatusCode; {
-	case s == http.StatusUnauthorized:
-		b.WriteString("the API key was rejected (401 unauthorized); check the api_key setting")
-	case s == http.StatusForbidden:
-		fmt.Fprintf(&b, "the API key lacks permission for %s (403 forbidden)", p)
-	case s == http.StatusNotFound && e.siteLevel():
-		fmt.Fprintf(&b, "no site named %s (404 not found); check the subdomain setting (for mysite.recurly.com it is mysite)", e.SiteID)
-	case s == http.StatusNotFound:
-		fmt.Fprintf(&b, "resource %s not found (404)", p)
-	case s == http.StatusNotAcceptable:
-		b.WriteString("the API does not accept the requested API version " + APIVersion + " or Accept header (406 not acceptable)")
-	case s == http.StatusBadRequest:
-		b.WriteString("the API rejected the request parameters (400 bad request)")
-	case s == http.StatusUnprocessableEntity:
-		b.WriteString("the API rejected the request (422 unprocessable entity)")
-	case s >= 500:
-		fmt.Fprintf(&b, "server error (%d %s)", s, strings.ToLower(http.StatusText(s)))
-	default:
-		fmt.Fprintf(&b, "unexpected status %d %s", s, strings.ToLower(http.StatusText(s)))
-	}
+	fmt.Fprintf(&b, "%s %s: %s", e.Method, e.Path, e.what())
 	if e.Attempts > 1 {
 		fmt.Fprintf(&b, " after %d attempts", e.Attempts)
 	}
@@ -95,7 +70,41 @@ func (e *ErrorResponse) Error() string {
 		}
 		b.WriteString("]")
 	}
+	b.WriteString(e.requestIDNote())
 	return b.String()
+}
+
+// what says what the status means and what to do about it.
+func (e *ErrorResponse) what() string {
+	p, _, _ := strings.Cut(e.Path, "?")
+	switch s := e.StatusCode; {
+	case s == http.StatusUnauthorized:
+		return "the API key was rejected (401 unauthorized); check the api_key setting"
+	case s == http.StatusForbidden:
+		return fmt.Sprintf("the API key lacks permission for %s (403 forbidden)", p)
+	case s == http.StatusNotFound && e.siteLevel():
+		return fmt.Sprintf("no site named %s (404 not found); check the subdomain setting (for mysite.recurly.com it is mysite)", e.SiteID)
+	case s == http.StatusNotFound:
+		return fmt.Sprintf("resource %s not found (404)", p)
+	case s == http.StatusNotAcceptable:
+		return "the API does not accept the requested API version " + APIVersion + " or Accept header (406 not acceptable)"
+	case s == http.StatusBadRequest:
+		return "the API rejected the request parameters (400 bad request)"
+	case s == http.StatusUnprocessableEntity:
+		return "the API rejected the request (422 unprocessable entity)"
+	case s >= 500:
+		return fmt.Sprintf("server error (%d %s)", s, strings.ToLower(http.StatusText(s)))
+	default:
+		return fmt.Sprintf("unexpected status %d %s", s, strings.ToLower(http.StatusText(s)))
+	}
+}
+
+// requestIDNote is " (X-Request-Id <id>)", or "" when the answer carried none.
+func (e *ErrorResponse) requestIDNote() string {
+	if e == nil || e.RequestID == "" {
+		return ""
+	}
+	return " (X-Request-Id " + e.RequestID + ")"
 }
 
 // siteLevel reports whether the path addresses the site itself or one of its lists
@@ -168,6 +177,7 @@ func (e *RateLimitError) Error() string {
 	if e.Err != nil && e.Err.Message != "" {
 		b.WriteString(": " + e.Err.Message)
 	}
+	b.WriteString(e.Err.requestIDNote())
 	return b.String()
 }
 
@@ -182,23 +192,50 @@ func (e *RateLimitError) Unwrap() error {
 // Is matches ErrRateLimited.
 func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
 
+// RetryLaterError is a 429 or 503 whose Retry-After asks for a longer wait than MaxRetryAfter. The client does not retry early against the server's word: it returns at once,
+// and the error says when Recurly said to come back. It wraps the *ErrorResponse (and, for a 429, the
+// *RateLimitError), so errors.Is(err, ErrRetryLater) and errors.Is(err, ErrRateLimited) both match.
+type RetryLaterError struct {
+	Until time.Time // when the server said to come back
+	Wait  time.Duration
+	Err   error // the *RateLimitError (429) or *ErrorResponse (503) of the answer
+}
+
+// ErrRetryLater matches a *RetryLaterError.
+var ErrRetryLater = errors.New("recurly: asked to retry later than the retry budget allows")
+
+// Error implements error.
+func (e *RetryLaterError) Error() string {
+	method, path, status, note := "", "", 0, ""
+	var er *ErrorResponse
+	if errors.As(e.Err, &er) {
+		method, path, status, note = er.Method, er.Path, er.StatusCode, er.requestIDNote()
+	}
+	return fmt.Sprintf("%s %s: Recurly answered %d %s and asked to retry after %s, at %s; longer than the client waits (%s), so it stops instead of retrying early: run it again after %s%s",
+		method, path, status, strings.ToLower(http.StatusText(status)), e.Wait.Round(time.Second),
+		e.Until.UTC().Format(time.RFC3339), MaxRetryAfter, e.Until.UTC().Format(time.RFC3339), note)
+}
+
+// Unwrap returns the answer's error.
+func (e *RetryLaterError) Unwrap() error { return e.Err }
+
+// Is matches ErrRetryLater.
+func (e *RetryLaterError) Is(target error) bool { return target == ErrRetryLater }
+
 // maxErrorBody bounds how much of an error body is read.
 const maxErrorBody = 64 << 10
 
 // checkResponse builds the *ErrorResponse for a non-2xx response, reading a bounded part of its body and
-// closing it.
+// closing it. path is the request as it may be shown (see redactor.link).
 //
-// secrets are blanked out of everything taken from the body: a proxy or a
-// misbehaving server may echo the request's credentials back.
-func checkResponse(resp *http.Response, method, path, siteID string, secrets ...string) *ErrorResponse {
-	e := &ErrorResponse{StatusCode: resp.StatusCode, Method: method, Path: path, SiteID: siteID}
+// The key is blanked from the body before decoding and from every decoded text after it: a proxy or a
+// misbehaving server may echo the request's credentials back, in any escaped form.
+func checkResponse(resp *http.Response, method, path, siteID string, red *redactor) *ErrorResponse {
+	e := &ErrorResponse{StatusCode: resp.StatusCode, Method: method, Path: path, SiteID: siteID,
+		RequestID: red.clean(resp.Header.Get("X-Request-Id"), 100)}
 	body, _ := readAll(resp.Body, maxErrorBody)
 	drain(resp.Body, maxErrorBody)
-	for _, s := range secrets {
-		if s != "" {
-			body = bytes.ReplaceAll(body, []byte(s), []byte("[redacted]"))
-		}
-	}
+	body = red.bytes(body)
 	var env struct {
 		Error *struct {
 			Type    string       `json:"type"`
@@ -206,28 +243,34 @@ func checkResponse(resp *http.Response, method, path, siteID string, secrets ...
 			Params  []ErrorParam `json:"params"`
 		} `json:"error"`
 	}
-	if json.Unmarshal(body, &env) == nil && env.Error != nil {
-		e.Type, e.Message, e.Params = env.Error.Type, env.Error.Message, env.Error.Params
+	if json.Unmarshal(body, &env) != nil || env.Error == nil {
+		e.Message = red.clean(string(body), 200)
 		return e
 	}
-	e.Message = excerpt(body, 200)
+	e.Type, e.Message = red.clean(env.Error.Type, 100), red.clean(env.Error.Message, 500)
+	for _, p := range env.Error.Params {
+		e.Params = append(e.Params, ErrorParam{Param: red.clean(p.Param, 100), Message: red.clean(p.Message, 200)})
+	}
 	return e
 }
 
-// excerpt returns a short single-line printable excerpt of a non-envelope body.
-func excerpt(b []byte, n int) string {
-	s := strings.Map(func(r rune) rune {
-		if unicode.IsSpace(r) {
-			return ' '
-		}
-		if !unicode.IsPrint(r) {
-			return -1
-		}
-		return r
-	}, string(b))
-	r := []rune(strings.Join(strings.Fields(s), " "))
-	if len(r) > n {
-		return string(r[:n]) + "…"
+// ContractError is a complete 200 answer that cannot be what the API promised: valid JSON of the wrong
+// shape (not a list object, data not an array, not an object where one is expected), or an HTML page.
+// Retrying does not change such an answer, so it fails at once.
+type ContractError struct {
+	Method, Path string
+	ContentType  string // as sent, shortened
+	Start        string // the body's first bytes, one line, with the API key blanked
+	Problem      string // what is wrong with it
+	HTML         bool   // the body is an HTML page
+}
+
+// Error implements error.
+func (e *ContractError) Error() string {
+	if e.HTML {
+		return fmt.Sprintf("%s %s: the API answered with an HTML page (Content-Type %q), not JSON; a proxy or a login page between the tap and Recurly is the usual cause; the page begins %q",
+			e.Method, e.Path, e.ContentType, e.Start)
 	}
-	return string(r)
+	return fmt.Sprintf("%s %s: the API answered with valid JSON that is not what this endpoint returns (%s); Content-Type %q; the body begins %q",
+		e.Method, e.Path, e.Problem, e.ContentType, e.Start)
 }

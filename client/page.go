@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tap-recurly/tap-recurly/internal/jsonscan"
 )
 
 // ListParams are the common list query parameters. The zero value asks for 200 records per page sorted by
@@ -72,23 +74,17 @@ type Page struct {
 	// Fields holds, when ListParams.Fields named n keys, the raw value of key k of record i at
 	// Fields[i*n+k] (nil when the record lacks it; the first of duplicate keys wins).
 	Fields [][]byte
+	// Repaired lists, in increasing order, the indices of the records that held invalid UTF-8, which the
+	// client replaced with U+FFFD (the record is kept), so the caller can warn about them.
+	Repaired []int
 }
 
-// DecodePage decodes a list envelope {"object":"list","has_more":..,"next":..,"data":[...]} from r, taking
-// the records of `data` one json.RawMessage at a time. Keys may come in any order; unknown keys are skipped;
-// `has_more` and `next` may be null or missing. It fails on input that is not JSON, is cut off, has no
-// `data` array, has a record that is not a JSON object, or has anything but whitespace after the envelope.
-// Records are sub-slices of the bytes read (one copy of the body, no copy per record).
-func DecodePage(r io.Reader) (*Page, error) {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("list envelope: %w", err)
-	}
-	return decodePage(b)
-}
-
-// decodeEnvelope is DecodePage with encoding/json's Decoder. It is slow (two scanner passes and a copy per
-// record) but its errors are precise, so decodePage falls back to it whenever its fast scan declines.
+// decodeEnvelope decodes a list envelope {"object":"list","has_more":..,"next":..,"data":[...]} with
+// encoding/json's Decoder, taking the records of `data` one json.RawMessage at a time. Keys may come in any
+// order; unknown keys are skipped; `has_more` and `next` may be null or missing. It fails on input that is
+// not JSON, is cut off, has no `data` array, has a record that is not a JSON object, or has anything but
+// white space after the envelope. It is slow (two scanner passes and a copy per record) but its errors are
+// precise, so decodePage falls back to it whenever its fast scan declines.
 func decodeEnvelope(r io.Reader) (*Page, error) {
 	dec := json.NewDecoder(r)
 	p := &Page{}
@@ -159,7 +155,7 @@ func decodeRecords(dec *json.Decoder, p *Page) error {
 		return nil // "data": null reads as no records
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return fmt.Errorf("list envelope: data is %v, not an array", tok)
+		return fmt.Errorf("list envelope: data is %s, not an array", kindOf(tok))
 	}
 	for dec.More() {
 		var m json.RawMessage
@@ -172,6 +168,20 @@ func decodeRecords(dec *json.Decoder, p *Page) error {
 		p.Records = append(p.Records, m)
 	}
 	return expectDelim(dec, ']', "list envelope: data")
+}
+
+// kindOf names the kind of JSON value a token starts.
+func kindOf(tok json.Token) string {
+	switch tok.(type) {
+	case json.Delim:
+		return "an object"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	default:
+		return "a number"
+	}
 }
 
 func expectDelim(dec *json.Decoder, want json.Delim, what string) error {
@@ -211,9 +221,13 @@ func (c *Client) ListPage(ctx context.Context, pathOrNext string, p ListParams) 
 	if err != nil {
 		return nil, nil, err
 	}
+	return c.listPage(ctx, u, p.Fields)
+}
+
+func (c *Client) listPage(ctx context.Context, u *url.URL, fields []string) (*Page, *Response, error) {
 	var page *Page
 	resp, _, err := c.do(ctx, http.MethodGet, u, func(b []byte) error {
-		pg, err := decodePageFields(b, p.Fields)
+		pg, err := decodePageFields(b, fields)
 		page = pg
 		return err
 	})
@@ -223,15 +237,31 @@ func (c *Client) ListPage(ctx context.Context, pathOrNext string, p ListParams) 
 	return page, resp, nil
 }
 
-// List returns an iterator over the pages of a list, following `next` while `has_more` is true (an empty
-// page with has_more true keeps going). It stops after the first error, which it yields with a nil page.
-// Breaking out of the loop stops paging. A page claiming more without a next link, or repeating the link
-// just followed, is an error (it would loop forever).
+// ErrCursorLoop matches the error List stops with when the site's paging loops: a next link repeats a link
+// already followed in the same listing, or more than MaxEmptyPages pages in a row say has_more with no
+// records.
+var ErrCursorLoop = errors.New("the API's paging loops")
+
+// MaxEmptyPages is how many pages in a row may say has_more with no records before List stops.
+const MaxEmptyPages = 3
+
+// List returns an iterator over the pages of a list, following `next` while `has_more` is true. It stops
+// after the first error, which it yields with a nil page; breaking out of the loop stops paging. It is the
+// tap's one paging loop, and it never follows a chain that cannot end: a page claiming more without a next
+// link, a next link repeating any link already followed in this listing, or more than MaxEmptyPages pages in
+// a row with has_more and no records end it with an error (the last two match ErrCursorLoop; the link
+// shown is redacted).
 func (c *Client) List(ctx context.Context, path string, p ListParams) iter.Seq2[*Page, error] {
 	return func(yield func(*Page, error) bool) {
+		ch := chain{c: c, seen: map[string]bool{}}
 		link := path
 		for {
-			page, _, err := c.ListPage(ctx, link, p)
+			u, err := ch.step(link, p)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			page, _, err := c.listPage(ctx, u, p.Fields)
 			if err != nil {
 				yield(nil, err)
 				return
@@ -239,12 +269,8 @@ func (c *Client) List(ctx context.Context, path string, p ListParams) iter.Seq2[
 			if !yield(page, nil) || !page.HasMore {
 				return
 			}
-			switch {
-			case page.Next == "":
-				yield(nil, fmt.Errorf("GET %s: the page says has_more but gives no next link", link))
-				return
-			case page.Next == link:
-				yield(nil, fmt.Errorf("GET %s: the next link repeats the page just fetched", link))
+			if err := ch.check(u, page); err != nil {
+				yield(nil, err)
 				return
 			}
 			link = page.Next
@@ -252,8 +278,48 @@ func (c *Client) List(ctx context.Context, path string, p ListParams) iter.Seq2[
 	}
 }
 
+// chain is the state of one List: the links followed and the empty pages in a row.
+type chain struct {
+	c     *Client
+	seen  map[string]bool // request URIs fetched so far
+	empty int             // pages in a row with has_more and no records
+}
+
+// step resolves the next request and refuses one already made in this chain.
+func (ch *chain) step(link string, p ListParams) (*url.URL, error) {
+	u, err := ch.c.listURL(link, p)
+	if err != nil {
+		return nil, err
+	}
+	key := u.RequestURI()
+	if ch.seen[key] {
+		return nil, fmt.Errorf("GET %s: %w: the next link repeats a link already followed in this listing; stopped instead of reading the same pages again",
+			ch.c.redact.link(key), ErrCursorLoop)
+	}
+	ch.seen[key] = true
+	return u, nil
+}
+
+// check looks at a page that says has_more, fetched from u.
+func (ch *chain) check(u *url.URL, page *Page) error {
+	shown := ch.c.redact.link(u.RequestURI())
+	if page.Next == "" {
+		return fmt.Errorf("GET %s: the page says has_more but gives no next link", shown)
+	}
+	if len(page.Records) > 0 {
+		ch.empty = 0
+		return nil
+	}
+	if ch.empty++; ch.empty > MaxEmptyPages {
+		return fmt.Errorf("GET %s: %w: %d pages in a row said has_more with no records; stopped before following next link %s",
+			shown, ErrCursorLoop, ch.empty, ch.c.redact.link(page.Next))
+	}
+	return nil
+}
+
 // Get fetches a single object at a site-relative path, e.g. "accounts/code-x/billing_info", and returns its
-// JSON as sent. A missing object is a *ErrorResponse matching ErrNotFound.
+// JSON as sent (invalid UTF-8 replaced with U+FFFD). A missing object is a *ErrorResponse matching
+// ErrNotFound.
 func (c *Client) Get(ctx context.Context, path string) (json.RawMessage, *Response, error) {
 	u, err := c.siteURL(path)
 	if err != nil {
@@ -261,7 +327,7 @@ func (c *Client) Get(ctx context.Context, path string) (json.RawMessage, *Respon
 	}
 	resp, body, err := c.do(ctx, http.MethodGet, u, func(b []byte) error {
 		b = bytes.TrimLeft(b, " \t\r\n")
-		if len(b) == 0 || b[0] != '{' || !json.Valid(b) {
+		if len(b) == 0 || b[0] != '{' || !jsonscan.Valid(b) {
 			return errors.New("want a JSON object")
 		}
 		return nil
@@ -269,7 +335,7 @@ func (c *Client) Get(ctx context.Context, path string) (json.RawMessage, *Respon
 	if err != nil {
 		return nil, resp, err
 	}
-	return json.RawMessage(bytes.TrimSpace(body)), resp, nil
+	return json.RawMessage(bytes.ToValidUTF8(bytes.TrimSpace(body), []byte("\uFFFD"))), resp, nil
 }
 
 // ErrNoCount is Count's error when a HEAD answer carries no usable Recurly-Total-Records header.
@@ -278,7 +344,8 @@ var ErrNoCount = errors.New("the answer has no usable Recurly-Total-Records head
 // Count returns how many records the list at path (site-relative, as for ListPage) holds under p's filters
 // (BeginTime, EndTime, Sort). It asks with HEAD, which the API answers with an empty body and the count in
 // the Recurly-Total-Records header; it costs one request of the quota, like a page. A 2xx answer without
-// a usable header is ErrNoCount.
+// a usable header, or a 405 or 501 (the server does not answer HEAD), is ErrNoCount, so the caller can read
+// the list without a count.
 func (c *Client) Count(ctx context.Context, path string, p ListParams) (int, *Response, error) {
 	if strings.HasPrefix(path, "/") || strings.Contains(path, "://") {
 		return 0, nil, fmt.Errorf("client: Count wants a site-relative list path, not the link %q", path)
@@ -288,6 +355,10 @@ func (c *Client) Count(ctx context.Context, path string, p ListParams) (int, *Re
 		return 0, nil, err
 	}
 	resp, _, err := c.do(ctx, http.MethodHead, u, nil)
+	var e *ErrorResponse
+	if errors.As(err, &e) && (e.StatusCode == http.StatusMethodNotAllowed || e.StatusCode == http.StatusNotImplemented) {
+		return 0, resp, fmt.Errorf("%w: %w", ErrNoCount, err)
+	}
 	if err != nil {
 		return 0, resp, err
 	}

@@ -14,21 +14,49 @@ import (
 func decodePage(b []byte) (*Page, error) { return decodePageFields(b, nil) }
 
 // decodePageFields is decodePage that also locates the top-level keys of every record in Page.Fields.
+// Records holding invalid UTF-8 are repaired (see Page.Repaired).
 func decodePageFields(b []byte, keys []string) (*Page, error) {
-	if p, ok := scanPage(b, keys); ok {
-		return p, nil
-	}
-	p, err := decodeEnvelope(bytes.NewReader(b))
-	if err != nil || len(keys) == 0 {
-		return p, err
-	}
-	p.Fields = make([][]byte, len(p.Records)*len(keys))
-	for i, r := range p.Records {
-		if err := jsonscan.Fields(r, keys, p.Fields[i*len(keys):(i+1)*len(keys)]); err != nil {
+	p, ok := scanPage(b, keys)
+	if !ok {
+		var err error
+		if p, err = decodeEnvelope(bytes.NewReader(b)); err != nil {
 			return nil, err
 		}
+		if len(keys) > 0 {
+			p.Fields = make([][]byte, len(p.Records)*len(keys))
+			for i := range p.Records {
+				if err := p.fields(i, keys); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	if !utf8.Valid(b) {
+		return p, p.repair(keys)
 	}
 	return p, nil
+}
+
+// fields locates keys in record i.
+func (p *Page) fields(i int, keys []string) error {
+	return jsonscan.Fields(p.Records[i], keys, p.Fields[i*len(keys):(i+1)*len(keys)])
+}
+
+// repair replaces invalid UTF-8 in each record with U+FFFD, noting the record in p.Repaired.
+func (p *Page) repair(keys []string) error {
+	for i, r := range p.Records {
+		if utf8.Valid(r) {
+			continue
+		}
+		p.Records[i] = bytes.ToValidUTF8(r, []byte("\uFFFD"))
+		p.Repaired = append(p.Repaired, i)
+		if len(keys) > 0 {
+			if err := p.fields(i, keys); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // scanPage reads a list envelope in one pass of jsonscan.Value, which checks every value strictly, so
@@ -64,35 +92,12 @@ func scanPage(b []byte, keys []string) (p *Page, ok bool) {
 				return nil, false
 			}
 			sawData = true
-			if i, ok = scanRecords(b, i, p, keys); !ok {
-				return nil, false
-			}
+			i, ok = scanRecords(b, i, p, keys)
 		} else {
-			end, err := jsonscan.Value(b, i)
-			if err != nil {
-				return nil, false
-			}
-			v := b[i:end]
-			switch string(key) {
-			case "has_more":
-				switch string(v) {
-				case "true":
-					p.HasMore = true
-				case "false", "null":
-					p.HasMore = false
-				default:
-					return nil, false
-				}
-			case "next":
-				if string(v) != "null" { // null leaves Next as it was, as decoding into *string does
-					s, ok := jsonscan.String(v)
-					if !ok || !utf8.Valid(v) { // encoding/json would replace invalid UTF-8
-						return nil, false
-					}
-					p.Next = s
-				}
-			}
-			i = end
+			i, ok = scanMember(b, i, string(key), p)
+		}
+		if !ok {
+			return nil, false
 		}
 		i = jsonscan.SkipSpace(b, i)
 		if i >= len(b) {
@@ -110,6 +115,36 @@ func scanPage(b []byte, keys []string) (p *Page, ok bool) {
 		return nil, false
 	}
 	return p, true
+}
+
+// scanMember reads the value at b[i] of the envelope's member key (other than data) into p and returns
+// the offset just past it.
+func scanMember(b []byte, i int, key string, p *Page) (int, bool) {
+	end, err := jsonscan.Value(b, i)
+	if err != nil {
+		return 0, false
+	}
+	v := b[i:end]
+	switch key {
+	case "has_more":
+		switch string(v) {
+		case "true":
+			p.HasMore = true
+		case "false", "null":
+			p.HasMore = false
+		default:
+			return 0, false
+		}
+	case "next":
+		if string(v) != "null" { // null leaves Next as it was, as decoding into *string does
+			s, ok := jsonscan.String(v)
+			if !ok || !utf8.Valid(v) { // encoding/json would replace invalid UTF-8
+				return 0, false
+			}
+			p.Next = s
+		}
+	}
+	return end, true
 }
 
 // scanRecords reads the data array (or null) starting at b[i] into p.Records and returns the offset just

@@ -19,7 +19,8 @@ var ErrNotObject = errors.New("jsonscan: not a JSON object")
 // exact for the plain ASCII names Recurly uses. The first of duplicate keys
 // wins. Fields stops reading as soon as every key has been found, so the
 // rest of obj is not checked: callers that need a valid object check it
-// first (the client checks every list page strictly).
+// first (the client checks every list page strictly). What it reads it
+// checks as strictly as Value.
 func Fields(obj []byte, keys []string, out [][]byte) error {
 	for i := range out {
 		out[i] = nil
@@ -29,61 +30,84 @@ func Fields(obj []byte, keys []string, out [][]byte) error {
 		return EachMember(obj, func([]byte, []byte) bool { return true })
 	}
 	return EachMember(obj, func(rawKey, value []byte) bool {
-		name := rawKey[1 : len(rawKey)-1]
-		for k, key := range keys {
-			if out[k] == nil && string(name) == key {
-				out[k] = value
-				missing--
-			}
-		}
+		missing -= store(rawKey, value, keys, out)
 		return missing > 0
 	})
 }
 
-// EachMember calls fn with each member of the object obj, in input order
-// and duplicates included: rawKey is the quoted key as in the input, value
-// the exact bytes of its value. fn returns false to stop early.
-func EachMember(obj []byte, fn func(rawKey, value []byte) bool) error {
-	i := skipSpace(obj, 0)
-	if i >= len(obj) || obj[i] != '{' {
-		return ErrNotObject
+// store puts value in out[k] for every key keys[k] named rawKey that is not
+// yet found, and returns how many it filled.
+func store(rawKey, value []byte, keys []string, out [][]byte) int {
+	name, n := rawKey[1:len(rawKey)-1], 0
+	for k, key := range keys {
+		if out[k] == nil && string(name) == key {
+			out[k] = value
+			n++
+		}
 	}
-	i = skipSpace(obj, i+1)
-	if i < len(obj) && obj[i] == '}' {
-		return nil
+	return n
+}
+
+// EachMember calls fn with each member of the object obj (white space
+// around it allowed), in input order and duplicates included: rawKey is the
+// quoted key as in the input, value the exact bytes of its value. fn returns
+// false to stop early. Every member read is checked as strictly as Value.
+func EachMember(obj []byte, fn func(rawKey, value []byte) bool) error {
+	_, err := walkObject(obj, skipSpace(obj, 0), fn)
+	return err
+}
+
+// ObjectFields checks the JSON object starting at b[i] as strictly as Value
+// does and, in the same pass, stores in out[k] the raw bytes of the value of
+// its top-level key keys[k], or nil when the key is absent (the first of
+// duplicate keys wins, as in Fields). len(out) must be len(keys). It returns
+// the offset just past the object. Reading the keys while checking saves the
+// second pass over the record that Fields would make.
+func ObjectFields(b []byte, i int, keys []string, out [][]byte) (int, error) {
+	for k := range out {
+		out[k] = nil
+	}
+	return walkObject(b, i, func(rawKey, value []byte) bool {
+		store(rawKey, value, keys, out)
+		return true
+	})
+}
+
+// walkObject is the one object walker behind Fields, EachMember and
+// ObjectFields: it checks the object starting at b[i] strictly and calls fn
+// with each member until fn returns false. It returns the offset just past
+// the object (or past the member at which fn stopped).
+func walkObject(b []byte, i int, fn func(rawKey, value []byte) bool) (int, error) {
+	if i >= len(b) || b[i] != '{' {
+		return 0, ErrNotObject
+	}
+	j := skipSpace(b, i+1)
+	if j < len(b) && b[j] == '}' {
+		return j + 1, nil
 	}
 	for {
-		if i >= len(obj) || obj[i] != '"' {
-			return fmt.Errorf("jsonscan: expected a key at offset %d", i)
-		}
-		end, err := skipString(obj, i)
+		kEnd, v, err := key(b, j)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		rawKey := obj[i:end]
-		i = skipSpace(obj, end)
-		if i >= len(obj) || obj[i] != ':' {
-			return fmt.Errorf("jsonscan: expected ':' at offset %d", i)
-		}
-		i = skipSpace(obj, i+1)
-		vEnd, err := skipValue(obj, i)
+		end, err := Value(b, v)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		if !fn(rawKey, obj[i:vEnd]) {
-			return nil
+		if !fn(b[j:kEnd], b[v:end]) {
+			return end, nil
 		}
-		i = skipSpace(obj, vEnd)
-		if i >= len(obj) {
-			return fmt.Errorf("jsonscan: unexpected end of object")
+		j = skipSpace(b, end)
+		if j >= len(b) {
+			return 0, errEnd(j)
 		}
-		switch obj[i] {
+		switch b[j] {
 		case ',':
-			i = skipSpace(obj, i+1)
+			j = skipSpace(b, j+1)
 		case '}':
-			return nil
+			return j + 1, nil
 		default:
-			return fmt.Errorf("jsonscan: unexpected %q at offset %d", obj[i], i)
+			return 0, fmt.Errorf("jsonscan: unexpected %q at offset %d", b[j], j)
 		}
 	}
 }
@@ -124,69 +148,4 @@ func skipSpace(b []byte, i int) int {
 		}
 	}
 	return i
-}
-
-// skipString returns the offset just past the string starting at b[i]=='"'.
-func skipString(b []byte, i int) (int, error) {
-	j := i + 1
-	for {
-		j = plainRun(b, j)
-		for j < len(b) && b[j] != '"' && b[j] != '\\' {
-			j++
-		}
-		if j >= len(b) {
-			return 0, fmt.Errorf("jsonscan: unterminated string at offset %d", i)
-		}
-		if b[j] == '"' {
-			return j + 1, nil
-		}
-		j += 2 // an escape: skip the escaped byte
-	}
-}
-
-// skipValue returns the offset just past the value starting at b[i].
-func skipValue(b []byte, i int) (int, error) {
-	if i >= len(b) {
-		return 0, fmt.Errorf("jsonscan: missing value at end of input")
-	}
-	switch c := b[i]; {
-	case c == '"':
-		return skipString(b, i)
-	case c == '{' || c == '[':
-		depth := 0
-		for j := i; j < len(b); j++ {
-			switch b[j] {
-			case '"':
-				end, err := skipString(b, j)
-				if err != nil {
-					return 0, err
-				}
-				j = end - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1, nil
-				}
-			}
-		}
-		return 0, fmt.Errorf("jsonscan: unterminated value at offset %d", i)
-	default:
-		j := i
-		for j < len(b) {
-			switch b[j] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				if j == i {
-					return 0, fmt.Errorf("jsonscan: unexpected %q at offset %d", b[j], j)
-				}
-				return j, nil
-			}
-			j++
-		}
-		if j == i {
-			return 0, fmt.Errorf("jsonscan: missing value at offset %d", i)
-		}
-		return j, nil
-	}
 }

@@ -64,7 +64,7 @@ func Value(b []byte, i int) (int, error) {
 			}
 			stack = append(stack, c)
 			if c == '{' {
-				if i, err = key(b, j); err != nil {
+				if _, i, err = key(b, j); err != nil {
 					return 0, err
 				}
 			} else {
@@ -98,7 +98,7 @@ func Value(b []byte, i int) (int, error) {
 			if b[i] == ',' {
 				i = skipSpace(b, i+1)
 				if top == '{' {
-					if i, err = key(b, i); err != nil {
+					if _, i, err = key(b, i); err != nil {
 						return 0, err
 					}
 				}
@@ -117,26 +117,27 @@ func Value(b []byte, i int) (int, error) {
 func errEnd(i int) error { return fmt.Errorf("jsonscan: unexpected end of input at offset %d", i) }
 
 // key checks an object key and its colon starting at b[i] and returns the
-// offset of the value after them (white space skipped).
-func key(b []byte, i int) (int, error) {
+// offset just past the key's closing quote and the offset of the value after
+// the colon (white space skipped).
+func key(b []byte, i int) (keyEnd, value int, err error) {
 	if i >= len(b) || b[i] != '"' {
 		if i >= len(b) {
-			return 0, errEnd(i)
+			return 0, 0, errEnd(i)
 		}
-		return 0, fmt.Errorf("jsonscan: expected a key at offset %d", i)
+		return 0, 0, fmt.Errorf("jsonscan: expected a key at offset %d", i)
 	}
-	i, err := validString(b, i)
+	keyEnd, err = validString(b, i)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	i = skipSpace(b, i)
+	i = skipSpace(b, keyEnd)
 	if i >= len(b) {
-		return 0, errEnd(i)
+		return 0, 0, errEnd(i)
 	}
 	if b[i] != ':' {
-		return 0, fmt.Errorf("jsonscan: expected ':' at offset %d", i)
+		return 0, 0, fmt.Errorf("jsonscan: expected ':' at offset %d", i)
 	}
-	return skipSpace(b, i+1), nil
+	return keyEnd, skipSpace(b, i+1), nil
 }
 
 // validString checks the string starting at b[i] == '"' and returns the
@@ -268,65 +269,4 @@ func plainRun(b []byte, j int) int {
 		j += 8
 	}
 	return j
-}
-
-// ObjectFields checks the JSON object starting at b[i] as strictly as Value
-// does and, in the same pass, stores in out[k] the raw bytes of the value of
-// its top-level key keys[k], or nil when the key is absent (the first of
-// duplicate keys wins, as in Fields). len(out) must be len(keys). It returns
-// the offset just past the object. Reading the keys while checking saves the
-// second pass over the record that Fields would make.
-func ObjectFields(b []byte, i int, keys []string, out [][]byte) (int, error) {
-	for k := range out {
-		out[k] = nil
-	}
-	if i >= len(b) || b[i] != '{' {
-		return 0, ErrNotObject
-	}
-	j := skipSpace(b, i+1)
-	if j < len(b) && b[j] == '}' {
-		return j + 1, nil
-	}
-	for {
-		if j >= len(b) || b[j] != '"' {
-			if j >= len(b) {
-				return 0, errEnd(j)
-			}
-			return 0, fmt.Errorf("jsonscan: expected a key at offset %d", j)
-		}
-		kEnd, err := validString(b, j)
-		if err != nil {
-			return 0, err
-		}
-		name := b[j+1 : kEnd-1]
-		j = skipSpace(b, kEnd)
-		if j >= len(b) {
-			return 0, errEnd(j)
-		}
-		if b[j] != ':' {
-			return 0, fmt.Errorf("jsonscan: expected ':' at offset %d", j)
-		}
-		v := skipSpace(b, j+1)
-		end, err := Value(b, v)
-		if err != nil {
-			return 0, err
-		}
-		for k, want := range keys {
-			if out[k] == nil && string(name) == want {
-				out[k] = b[v:end]
-			}
-		}
-		j = skipSpace(b, end)
-		if j >= len(b) {
-			return 0, errEnd(j)
-		}
-		switch b[j] {
-		case ',':
-			j = skipSpace(b, j+1)
-		case '}':
-			return j + 1, nil
-		default:
-			return 0, fmt.Errorf("jsonscan: unexpected %q at offset %d", b[j], j)
-		}
-	}
 }
