@@ -95,8 +95,11 @@ func (s Stream) Path() string { return strings.ReplaceAll(s.Source, "%s", "{id}"
 // Cost says what reading the stream costs in requests, for discovery,
 // --about and the README.
 func (s Stream) Cost() string {
-	if !s.PerParent() {
-		return fmt.Sprintf("one request per %d records changed since the bookmark (plus a count for a long range)", PageSize)
+	switch {
+	case s.Embedded != "":
+		return "none of its own: it rides on the `" + s.Source + "` listing (plus one request per record lacking `" + s.Embedded + "`)"
+	case !s.PerParent():
+		return fmt.Sprintf("one request per %d records changed since the bookmark, at least one (plus a count for a long range)", PageSize)
 	}
 	parent := "each record of `" + s.Parent + "`"
 	if s.ParentWhere.Field != "" {
