@@ -86,6 +86,7 @@ func (s *Syncer) linkParents(listings []*listing, end time.Time) {
 		}
 		f.children = append(f.children, l)
 		l.kids = f
+		l.unordered = true // each child list is sorted on its own: only all of them cover the range
 	}
 	for _, f := range feeds {
 		if f.from != nil {
@@ -168,7 +169,7 @@ func (s *Syncer) feedDone(f *parentFeed) error {
 		if err := s.writeSchemas(l); err != nil {
 			return err
 		}
-		if err := s.finishChain(chain{l: l, w: s.openWindow(l)}); err != nil {
+		if err := s.finishChain(&chain{l: l, w: s.openWindow(l)}); err != nil {
 			return err
 		}
 	}
@@ -224,7 +225,7 @@ func (s *Syncer) queueChild(l *listing, id string) {
 	c.w.chains++
 	s.stateMu.Unlock()
 	s.pool.add(1, func(ctx context.Context) error {
-		return s.readPages(ctx, c, s.childPages(ctx, c, id))
+		return s.readPages(ctx, &c, s.childPages(ctx, c, id))
 	})
 }
 

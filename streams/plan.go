@@ -42,7 +42,8 @@ type listing struct {
 
 	// Guarded by Syncer.stateMu once chains run.
 	windows   []*window
-	remaining int // windows not yet finished
+	remaining int  // windows not yet finished
+	unordered bool // records came out of position order: bookmarks wait for the end
 
 	// kids is the parent feed of a per-parent listing (parent.go); nil for
 	// a site-level list. supplies is the feed whose parent ids this
@@ -69,6 +70,7 @@ type chain struct {
 	w      *window
 	path   string
 	params client.ListParams
+	prev   time.Time // the last exact position the chain has seen
 	// until, when set, ends the chain early: records positioned after it
 	// belong to a later window, which reads them; the chain skips them
 	// and stops after the page where they begin.
@@ -87,6 +89,8 @@ type member struct {
 	count   atomic.Int64
 	winMax  []time.Time // largest replication value written, per window
 	lastLog atomic.Int64
+
+	warnedRepaired, warnedFuture atomic.Bool // one WARN line each per stream
 }
 
 // plan groups the selected streams by the listing they read and works out
