@@ -74,7 +74,7 @@ func TestOptInStreamsNeedACatalog(t *testing.T) {
 // TestCatalogSelectingAllStreams syncs all fifteen streams from the
 // simulated site and checks every record against its stream's SCHEMA.
 func TestCatalogSelectingAllStreams(t *testing.T) {
-	srv := startSim(t, recurlytest.Config{Seed: 6, Counts: recurlytest.ScaledCounts(2500)})
+	srv := startSim(t, recurlytest.Config{Seed: 6, Counts: recurlytest.ScaledCounts(1200)})
 	var names []string
 	for _, st := range streams.All() {
 		names = append(names, st.Name)
