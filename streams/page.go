@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tap-recurly/tap-recurly/client"
+	"github.com/tap-recurly/tap-recurly/internal/excerpt"
 	"github.com/tap-recurly/tap-recurly/internal/jsonscan"
 	"github.com/tap-recurly/tap-recurly/state"
 )
@@ -204,7 +205,7 @@ func (s *Syncer) recordOf(ctx context.Context, l *listing, m *member, src source
 		v, ok := jsonscan.String(rk)
 		var err error
 		if r.rk, err = time.Parse(time.RFC3339Nano, v); !ok || err != nil {
-			return record{}, &RecordError{Stream: st.Name, ID: r.id, Index: src.i, Problem: fmt.Sprintf("%s %s is not an RFC 3339 timestamp", st.ReplicationKey, clip(rk))}
+			return record{}, &RecordError{Stream: st.Name, ID: r.id, Index: src.i, Problem: fmt.Sprintf("%s %s is not an RFC 3339 timestamp", st.ReplicationKey, excerpt.Of(string(rk), 60))}
 		}
 	}
 	if m.sel.Project != nil {
@@ -288,11 +289,4 @@ func (e *RecordError) Error() string {
 		return fmt.Sprintf("%s: record %q: %s", e.Stream, e.ID, e.Problem)
 	}
 	return fmt.Sprintf("%s: record %d of its page: %s", e.Stream, e.Index, e.Problem)
-}
-
-func clip(b []byte) string {
-	if len(b) > 60 {
-		return string(b[:60]) + "..."
-	}
-	return string(b)
 }
