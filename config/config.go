@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/tap-recurly/tap-recurly/client"
+	"github.com/tap-recurly/tap-recurly/internal/excerpt"
 	"github.com/tap-recurly/tap-recurly/internal/fileerr"
 	"github.com/tap-recurly/tap-recurly/internal/loopback"
 	"github.com/tap-recurly/tap-recurly/state"
@@ -321,7 +322,7 @@ func parseInt(v json.RawMessage) (int, error) {
 	}
 	i, err := strconv.Atoi(string(n))
 	if err != nil {
-		return 0, fmt.Errorf("must be an integer, got %s", clip(string(v)))
+		return 0, fmt.Errorf("must be an integer, got %s", excerpt.Of(string(v), 40))
 	}
 	return i, nil
 }
@@ -345,13 +346,6 @@ func jsonKind(v json.RawMessage) string {
 	default:
 		return "a number"
 	}
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
 }
 
 // jsonProblem turns a decode error into a short description with a line

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tap-recurly/tap-recurly/internal/excerpt"
 	"github.com/tap-recurly/tap-recurly/internal/fileerr"
 )
 
@@ -117,20 +118,13 @@ func Parse(name string, data []byte) (*State, error) {
 			}
 			t, err := ParseTime(s)
 			if err != nil {
-				return nil, &Error{File: name, Key: path, Problem: fmt.Sprintf("%q is not an RFC 3339 timestamp", clip(s))}
+				return nil, &Error{File: name, Key: path, Problem: fmt.Sprintf("%q is not an RFC 3339 timestamp", excerpt.Of(s, 40))}
 			}
 			bm[k] = Format(t)
 		}
 		st.Bookmarks[stream] = bm
 	}
 	return st, nil
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
 }
 
 // ParseTime reads a timestamp as config files and state files write it:

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tap-recurly/tap-recurly/client"
+	"github.com/tap-recurly/tap-recurly/internal/excerpt"
 	"github.com/tap-recurly/tap-recurly/internal/jsonscan"
 )
 
@@ -113,7 +114,7 @@ func (s *Syncer) recordOf(ctx context.Context, l *listing, m *member, i int, rec
 		v, ok := jsonscan.String(rk)
 		var err error
 		if t, err = time.Parse(time.RFC3339Nano, v); !ok || err != nil {
-			return nil, time.Time{}, &RecordError{Stream: st.Name, ID: id, Index: i, Problem: fmt.Sprintf("%s %s is not an RFC 3339 timestamp", st.ReplicationKey, clip(rk))}
+			return nil, time.Time{}, &RecordError{Stream: st.Name, ID: id, Index: i, Problem: fmt.Sprintf("%s %s is not an RFC 3339 timestamp", st.ReplicationKey, excerpt.Bytes(rk, 60))}
 		}
 	}
 	if m.sel.Project != nil {
@@ -197,11 +198,4 @@ func (e *RecordError) Error() string {
 		return fmt.Sprintf("%s: record %q: %s", e.Stream, e.ID, e.Problem)
 	}
 	return fmt.Sprintf("%s: record %d of its page: %s", e.Stream, e.Index, e.Problem)
-}
-
-func clip(b []byte) string {
-	if len(b) > 60 {
-		return string(b[:60]) + "..."
-	}
-	return string(b)
 }
