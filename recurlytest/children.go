@@ -3,7 +3,6 @@ package recurlytest
 import (
 	"slices"
 	"strconv"
-	"strings"
 )
 
 // Relations of the resources that hang off other records: credit payments
@@ -92,6 +91,7 @@ func (s *Site) buildChildren() {
 		}
 		s.children[k] = buildCSR(s.tables[k].n, s.tables[pk].n, func(i int) int { return s.childParent(k, i) })
 	}
+	s.cpByInvoice = buildCSR(s.n(kCreditPayment), s.n(kInvoice), s.creditPaymentInvoice)
 }
 
 // acquisitionAccount is the account of acquisition i: distinct for distinct
@@ -118,11 +118,6 @@ func (s *Site) accountAcquisition(a int) int {
 	return -1
 }
 
-// creditPaymentInvoice is the invoice a credit payment is applied to.
-func (s *Site) creditPaymentInvoice(i int) int {
-	return s.parent(s.tables[kCreditPayment], i, kInvoice)
-}
-
 // redemptionCoupon is the coupon a redemption redeems.
 func (s *Site) redemptionCoupon(i int) int {
 	n := s.tables[kCoupon].n
@@ -130,46 +125,6 @@ func (s *Site) redemptionCoupon(i int) int {
 		return -1
 	}
 	return int(mix(s.tables[kRedemption].stable(i)^0xc0a) % uint64(n))
-}
-
-// override hands a top-level field of a resource to the site model where
-// the model decides its value (n as compiled from the spec is the fallback
-// shape).
-func (p *plans) override(k kind, n *node) {
-	model := func(pick func(g *gen) int) {
-		n.sel, n.pick, n.nullPct = selModel, pick, 0
-	}
-	fn := func(f func(g *gen, dst []byte) []byte) {
-		n.kind, n.fn, n.nullPct = nkFunc, f, 0
-	}
-	switch kindComponents[k] + "." + n.name {
-	case "Coupon.coupon_type":
-		fn(func(g *gen, dst []byte) []byte {
-			if isBulk(g.i) {
-				return append(dst, `"bulk"`...)
-			}
-			return append(dst, `"single_code"`...)
-		})
-	case "Coupon.unique_coupon_codes_count":
-		fn(func(g *gen, dst []byte) []byte {
-			return strconv.AppendInt(dst, int64(len(g.s.children[kUniqueCode].of(g.i))), 10)
-		})
-	case "CustomFieldDefinition.name":
-		fn(func(g *gen, dst []byte) []byte {
-			return append(append(append(dst, '"'), customFieldName(g.i)...), '"')
-		})
-	case "CustomFieldDefinition.display_name":
-		fn(func(g *gen, dst []byte) []byte {
-			name := customFieldName(g.i)
-			dst = appendTitle(append(dst, '"'), strings.ReplaceAll(name, "_", " "))
-			return append(dst, '"')
-		})
-	case "CreditPayment.applied_to_invoice":
-		model(func(g *gen) int { return g.s.creditPaymentInvoice(g.i) })
-	case "CouponRedemption.coupon":
-		n.kind, n.target = nkFull, kCoupon
-		model(func(g *gen) int { return g.s.redemptionCoupon(g.i) })
-	}
 }
 
 // customFieldName is the name of custom field definition i: the names the

@@ -250,14 +250,14 @@ func mix(x uint64) uint64 {
 	return x
 }
 
-// generate builds every table's index data from the seed.
+// generate builds every table's index data from the seed: first the
+// tables, then the times, parents before children (a child is created at or
+// after its parent).
 func (s *Site) generate() {
 	counts := s.cfg.Counts.byKind()
-	start, end := s.cfg.Start.Unix(), s.cfg.End.Unix()
 	for k := range numKinds {
 		n := counts[k]
-		rng := rand.New(rand.NewPCG(s.seed, uint64(k)+1))
-		t := &table{
+		s.tables[k] = &table{
 			kind:    k,
 			n:       n,
 			idOff:   mix(s.seed^uint64(k)*0x1000193) & idMask,
@@ -266,70 +266,159 @@ func (s *Site) generate() {
 			updated: make([]int64, n),
 			version: make([]uint32, n),
 		}
-		// Cluster timestamps: about three records per distinct second, so
-		// ties on created_at and updated_at are common.
-		m := max(1, n/3)
-		clusters := make([]int64, m)
-		for c := range clusters {
-			clusters[c] = start + rng.Int64N(end-start+1)
-		}
-		slices.Sort(clusters)
-		later := func(c int) int { // a cluster at or after c, biased towards c
-			u := rng.Float64()
-			return c + int(float64(m-1-c)*u*u*u)
-		}
-		if k == kTransaction {
-			t.collected = make([]int64, n)
-		}
-		if k == kAccount {
-			t.billCreated = make([]int64, n)
-			t.billUpdated = make([]int64, n)
-		}
-		for i := range n {
-			c := rng.IntN(m)
-			u := c
-			if rng.IntN(100) >= 35 {
-				u = later(c)
-			}
-			t.created[i] = clusters[c]
-			t.updated[i] = clusters[u]
-			if k == kNote { // notes are never updated
-				t.updated[i] = clusters[c]
-			}
-			switch k {
-			case kTransaction:
-				// collected_at: null for ~10%, else at or after created_at;
-				// the hidden updated_at is max(created_at, collected_at).
-				switch r := rng.IntN(100); {
-				case r < 10:
-					t.collected[i] = noTime
-					t.updated[i] = clusters[c]
-				case r < 70:
-					t.collected[i] = clusters[c]
-					t.updated[i] = clusters[c]
-				default:
-					t.collected[i] = clusters[u]
-					t.updated[i] = clusters[u]
-				}
-			case kAccount:
-				if rng.IntN(100) < 15 {
-					t.billCreated[i], t.billUpdated[i] = noTime, noTime
-				} else {
-					bc := c + rng.IntN(u-c+1)
-					bu := bc + rng.IntN(u-bc+1)
-					t.billCreated[i], t.billUpdated[i] = clusters[bc], clusters[bu]
-				}
-			}
-		}
-		t.byCreated = make([]int32, n)
-		t.byUpdated = make([]int32, n)
-		for i := range n {
+	}
+	for _, k := range genOrder {
+		s.generateTimes(k)
+	}
+	for _, t := range s.tables {
+		t.byCreated = make([]int32, t.n)
+		t.byUpdated = make([]int32, t.n)
+		for i := range t.n {
 			t.byCreated[i] = int32(i)
 			t.byUpdated[i] = int32(i)
 		}
 		slices.SortFunc(t.byCreated, func(a, b int32) int { return t.less(t.created, a, b) })
 		slices.SortFunc(t.byUpdated, func(a, b int32) int { return t.less(t.updated, a, b) })
-		s.tables[k] = t
+	}
+}
+
+// genOrder lists the kinds parents first.
+var genOrder = []kind{kAccount, kPlan, kCoupon, kCustomFieldDef, kAddOn, kSubscription, kInvoice, kLineItem,
+	kTransaction, kCreditPayment, kAcquisition, kUniqueCode, kRedemption, kNote}
+
+// timeline draws a resource's timestamps. They fall on a set of distinct
+// seconds (about n/TieDensity of them, spread over [Start, End]), so records
+// share seconds as often as the tie density says.
+type timeline struct {
+	rng        *rand.Rand
+	seconds    []int64 // sorted
+	start, end int64
+}
+
+func (s *Site) newTimeline(k kind, n int) *timeline {
+	tl := &timeline{rng: rand.New(rand.NewPCG(s.seed, uint64(k)+1)), start: s.cfg.Start.Unix(), end: s.cfg.End.Unix()}
+	density := s.cfg.TieDensity
+	if density == 0 {
+		density = 3
+	}
+	m := max(1, int(float64(n)/max(1, density)))
+	tl.seconds = make([]int64, m)
+	for c := range tl.seconds {
+		tl.seconds[c] = tl.start + tl.rng.Int64N(tl.end-tl.start+1)
+	}
+	slices.Sort(tl.seconds)
+	return tl
+}
+
+// any is a time anywhere in the range.
+func (tl *timeline) any() int64 { return tl.seconds[tl.rng.IntN(len(tl.seconds))] }
+
+// after is a time at or after t (when the range allows), biased towards t:
+// the first of the resource's seconds at or after t plus a random share of
+// the time left (its cube, so most follow soon).
+func (tl *timeline) after(t int64) int64 {
+	u := tl.rng.Float64()
+	x := t + int64(float64(max(0, tl.end-t))*u*u*u)
+	p, _ := slices.BinarySearch(tl.seconds, x)
+	if p == len(tl.seconds) {
+		return min(max(x, t), tl.end)
+	}
+	return tl.seconds[p]
+}
+
+// updatedAfter is an updated_at for a record created at c: c itself for
+// about a third of records, else later.
+func (tl *timeline) updatedAfter(c int64) int64 {
+	if tl.rng.IntN(100) < 35 {
+		return c
+	}
+	return max(c, tl.after(c))
+}
+
+// parentTime is the created_at a record of kind k must follow (ok false
+// for records without a parent).
+func (s *Site) parentTime(k kind, i int) (int64, bool) {
+	at := func(pk kind, p int) (int64, bool) {
+		if p < 0 {
+			return 0, false
+		}
+		return s.tables[pk].created[p], true
+	}
+	switch k {
+	case kAddOn:
+		return at(kPlan, s.parent(s.tables[k], i, kPlan))
+	case kSubscription, kInvoice, kAcquisition, kNote:
+		return at(kAccount, s.recordAccount(k, i))
+	case kLineItem:
+		if inv := s.lineInvoice(i); inv >= 0 {
+			return at(kInvoice, inv)
+		}
+		return at(kAccount, s.lineAccount(i))
+	case kTransaction:
+		if inv := s.txInvoice(i); inv >= 0 {
+			return at(kInvoice, inv)
+		}
+		return at(kAccount, s.txAccount(i))
+	case kCreditPayment:
+		return at(kInvoice, s.creditPaymentInvoice(i))
+	case kUniqueCode:
+		return at(kCoupon, s.childParent(k, i))
+	case kRedemption:
+		a, okA := at(kAccount, s.recordAccount(k, i))
+		c, okC := at(kCoupon, s.redemptionCoupon(i))
+		return max(a, c), okA || okC
+	}
+	return 0, false
+}
+
+func (s *Site) generateTimes(k kind) {
+	t := s.tables[k]
+	if t.n == 0 {
+		return
+	}
+	tl := s.newTimeline(k, t.n)
+	switch k {
+	case kTransaction:
+		t.collected = make([]int64, t.n)
+	case kAccount:
+		t.billCreated = make([]int64, t.n)
+		t.billUpdated = make([]int64, t.n)
+	}
+	for i := range t.n {
+		c := tl.any()
+		if p, ok := s.parentTime(k, i); ok {
+			switch {
+			case k == kAcquisition, k == kLineItem && s.lineInvoice(i) >= 0 && tl.rng.IntN(100) < 80:
+				c = p // acquired with the account; charged on the invoice
+			default:
+				c = tl.after(p)
+			}
+		}
+		u := tl.updatedAfter(c)
+		switch k {
+		case kNote:
+			u = c // notes are never updated
+		case kTransaction:
+			// collected_at exactly for successful transactions; the hidden
+			// updated_at is at least collected_at.
+			t.collected[i] = noTime
+			if s.txFacts(i).status == txSuccess {
+				col := c
+				if tl.rng.IntN(100) >= 60 {
+					col = tl.after(c)
+				}
+				t.collected[i] = col
+				u = max(u, col)
+			}
+		case kAccount:
+			if tl.rng.IntN(100) < 15 {
+				t.billCreated[i], t.billUpdated[i] = noTime, noTime
+			} else {
+				bc := c + tl.rng.Int64N(u-c+1)
+				t.billCreated[i], t.billUpdated[i] = bc, bc+tl.rng.Int64N(u-bc+1)
+			}
+		}
+		t.created[i], t.updated[i] = c, u
 	}
 }
 
@@ -349,13 +438,21 @@ func (s *Site) recordAccount(k kind, i int) int {
 	switch k {
 	case kAccount:
 		return i
-	case kLineItem, kInvoice, kSubscription, kTransaction, kRedemption, kNote:
+	case kLineItem:
+		return s.lineAccount(i)
+	case kInvoice:
+		return s.invAccount(i)
+	case kSubscription:
+		return s.subAccount(i)
+	case kTransaction:
+		return s.txAccount(i)
+	case kRedemption, kNote:
 		return s.parent(s.tables[k], i, kAccount)
 	case kAcquisition:
 		return s.acquisitionAccount(i)
 	case kCreditPayment:
 		if inv := s.creditPaymentInvoice(i); inv >= 0 {
-			return s.parent(s.tables[kInvoice], inv, kAccount)
+			return s.invAccount(inv)
 		}
 	}
 	return -1

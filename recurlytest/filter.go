@@ -82,7 +82,7 @@ func (s *Site) accountsWith(ck kind, match func(int) bool) []bool {
 	has := make([]bool, s.tables[kAccount].n)
 	t := s.tables[ck]
 	for i := range t.n {
-		if a := s.parent(t, i, kAccount); a >= 0 && match(i) {
+		if a := s.recordAccount(ck, i); a >= 0 && match(i) {
 			has[a] = true
 		}
 	}

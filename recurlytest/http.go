@@ -311,8 +311,7 @@ func (s *Site) route(r *http.Request) response {
 			if !ok {
 				return notFound(kAccount, parts[1])
 			}
-			t := s.tables[ck]
-			return s.list(r, ck, func(i int) bool { return s.parent(t, i, kAccount) == a })
+			return s.list(r, ck, func(i int) bool { return s.recordAccount(ck, i) == a })
 		case parts[0] == Plans && parts[2] == AddOns:
 			p, ok := s.tables[kPlan].lookup(parts[1])
 			if !ok {

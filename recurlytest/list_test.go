@@ -248,8 +248,14 @@ func TestScopedLists(t *testing.T) {
 	}
 }
 
+// filterNow is the clock of TestFilters: inside the records' time range, so
+// some subscriptions are in their trial.
+var filterNow = time.Date(2023, 6, 1, 0, 0, 0, 0, time.UTC)
+
 func TestFilters(t *testing.T) {
-	srv := newTestServer(t, Config{Seed: 8, Counts: smallCounts, RateLimit: 1 << 30})
+	counts := smallCounts
+	counts.Subscriptions = 4000 // enough that some are in their (7 to 30-day) trial at filterNow
+	srv := newTestServer(t, Config{Seed: 8, Counts: counts, RateLimit: 1 << 30, Now: func() time.Time { return filterNow }})
 	tests := []struct {
 		res, query, field string
 		ok                func(v any, m map[string]any) bool
@@ -291,7 +297,7 @@ func inTrialNow(m map[string]any) bool {
 	b, _ := m["trial_ends_at"].(string)
 	ta, err1 := time.Parse(time.RFC3339, a)
 	tb, err2 := time.Parse(time.RFC3339, b)
-	return err1 == nil && err2 == nil && ta.Before(time.Now()) && tb.After(time.Now())
+	return err1 == nil && err2 == nil && ta.Before(filterNow) && tb.After(filterNow)
 }
 
 func TestSingleFetchByIDAndPrefixedForms(t *testing.T) {

@@ -81,8 +81,10 @@ type node struct {
 	refNull uint64
 	field   *node // nkRefField: the target's top-level node
 	// model hooks
-	pick func(g *gen) int                // selModel: the related record's index, -1 for null
-	fn   func(g *gen, dst []byte) []byte // nkFunc: appends the value
+	pick func(g *gen) int                                   // selModel: the related record's index, -1 for null
+	fn   func(g *gen, dst []byte, objS, objV uint64) []byte // nkFunc: appends the value
+	// count, when set on an array, is its length
+	count func(g *gen) int
 }
 
 // plans holds the compiled plan of every resource.
@@ -90,6 +92,7 @@ type plans struct {
 	top     [numKinds]*node // root object nodes
 	billing *node           // Account.billing_info
 	minis   []*node         // mini nodes linked after all tops exist
+	paths   []string        // every compiled property path, for tests
 }
 
 func hashString(s string) uint64 {
@@ -127,7 +130,6 @@ func compilePlans(transactionUpdatedAt bool) (*plans, error) {
 			if err != nil {
 				return nil, err
 			}
-			p.override(k, c)
 			root.children = append(root.children, c)
 			if k == kTransaction && prop.Name == "created_at" && transactionUpdatedAt {
 				root.children = append(root.children, &node{name: "updated_at", key: keyBytes("updated_at"), kind: nkUpdated})
@@ -271,7 +273,19 @@ func timeRule(name string) (nullPct uint64, lo, hi int64) {
 	return 10, 0, 365 * day
 }
 
+// compile builds the node of one property, then hands it to the site model
+// where the model decides the value (see override).
 func (p *plans) compile(name string, sc *openapi.Schema, cc compileCtx) (*node, error) {
+	n, err := p.compileSpec(name, sc, cc)
+	if err != nil {
+		return nil, err
+	}
+	p.paths = append(p.paths, cc.path+"."+name)
+	override(cc.path+"."+name, n)
+	return n, nil
+}
+
+func (p *plans) compileSpec(name string, sc *openapi.Schema, cc compileCtx) (*node, error) {
 	n := &node{name: name, key: keyBytes(name), salt: hashString(cc.path + "." + name), maxLen: sc.MaxLength}
 	n.stable = stableNames[name] || n.salt%2 == 0
 	path := cc.path + "." + name
@@ -554,6 +568,7 @@ type gen struct {
 	created int64
 	updated int64
 	arr     arrCtx
+	m       memo // the record's model facts, computed once per rendering
 }
 
 func (s *Site) newGen(k kind, i int) gen {
@@ -696,7 +711,9 @@ func (g *gen) value(dst []byte, n *node, objS, objV uint64) []byte {
 			cv = mix(objV ^ n.salt)
 		}
 		count := uint64(0)
-		if (r>>20)%100 >= n.emptyPct {
+		if n.count != nil {
+			count = uint64(n.count(g))
+		} else if (r>>20)%100 >= n.emptyPct {
 			count = 1 + r%n.maxItems
 		}
 		saved := g.arr
@@ -810,7 +827,7 @@ func (g *gen) value(dst []byte, n *node, objS, objV uint64) []byte {
 		tg := g.s.newGen(n.target, ti)
 		return tg.value(dst, n.field, tg.t.stable(ti), tg.t.volatile(ti))
 	case nkFunc:
-		return n.fn(g, dst)
+		return n.fn(g, dst, objS, objV)
 	case nkFull:
 		ti, ok := g.pickRef(n, objS)
 		if !ok {

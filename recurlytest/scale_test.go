@@ -22,8 +22,8 @@ func TestMillionRecordSiteFitsInMemory(t *testing.T) {
 	}
 	heap := int64(after.HeapAlloc) - int64(before.HeapAlloc)
 	t.Logf("1M-record site: %d MB of heap", heap>>20)
-	if heap > 300<<20 {
-		t.Fatalf("1M-record site holds %d MB, want under 300 MB", heap>>20)
+	if heap > 64<<20 {
+		t.Fatalf("1M-record site holds %d MB, want under 64 MB", heap>>20)
 	}
 	// It serves: the last record of the largest list renders.
 	keys := s.tables[kLineItem]

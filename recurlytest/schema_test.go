@@ -17,7 +17,7 @@ func compileComponent(t *testing.T, name string) *jsonschema.Schema {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := json.Marshal(sc.JSONSchema())
+	doc, err := json.Marshal(allowPlansAll(sc.JSONSchema()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,6 +32,26 @@ func compileComponent(t *testing.T, name string) *jsonschema.Schema {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// allowPlansAll lets a coupon's plans be the string "all", wherever a
+// coupon schema sits in the tree: v2018-08-09 sends it when
+// applies_to_all_plans is true, though its spec types plans as an array
+// (NOTES.md; the tap's coupons schema accepts it too).
+func allowPlansAll(sc map[string]any) map[string]any {
+	props, _ := sc["properties"].(map[string]any)
+	for name, p := range props {
+		if m, ok := p.(map[string]any); ok {
+			props[name] = allowPlansAll(m)
+		}
+	}
+	if items, ok := sc["items"].(map[string]any); ok {
+		sc["items"] = allowPlansAll(items)
+	}
+	if _, coupon := props["applies_to_all_plans"]; coupon && props["plans"] != nil {
+		props["plans"] = map[string]any{"anyOf": []any{props["plans"], map[string]any{"const": "all"}}}
+	}
+	return sc
 }
 
 // TestEveryRecordValidatesAgainstTheSpec pages through every list of a
@@ -211,7 +231,7 @@ func TestRelationships(t *testing.T) {
 			t.Fatalf("transaction %s: invoice mini disagrees", k.ID)
 		}
 	}
-	if frac := float64(nullCollected) / float64(smallCounts.Transactions); frac < 0.03 || frac > 0.2 {
-		t.Fatalf("%.2f of transactions have null collected_at, want about 0.1", frac)
+	if frac := float64(nullCollected) / float64(smallCounts.Transactions); frac < 0.03 || frac > 0.3 {
+		t.Fatalf("%.2f of transactions have null collected_at, want a few (unsuccessful ones)", frac)
 	}
 }

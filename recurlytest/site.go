@@ -186,6 +186,12 @@ type Config struct {
 	BackgroundLoad float64
 	Latency        time.Duration // added before every response
 	Faults         Faults
+	// TieDensity is about how many records of one resource share each
+	// distinct created_at second (updated_at likewise): the tap's bookmark
+	// rules are tested on ties, so they must occur. 0 means 3; values up to
+	// 1 make ties rare. Records created with their parent (line items on
+	// their invoice, acquisitions with their account) tie on top of this.
+	TieDensity float64
 	// TransactionUpdatedAt also exposes the hidden transaction updated_at in
 	// JSON (v2018-08-09 has none, so the default is false).
 	TransactionUpdatedAt bool
@@ -224,9 +230,10 @@ type Site struct {
 	mu     sync.RWMutex // guards tables' mutable parts (updated, versions, orders)
 	tables [numKinds]*table
 	// children indexes the child-list kinds by parent (nil for others).
-	children [numKinds]*csr
-	seed     uint64
-	plans    *plans
+	children    [numKinds]*csr
+	cpByInvoice *csr // credit payments by the invoice they are applied to
+	seed        uint64
+	plans       *plans
 
 	touchMu  sync.Mutex
 	touchRNG *rand.Rand
@@ -283,6 +290,9 @@ func NewSite(cfg Config) (*Site, error) {
 	}
 	if cfg.RateBuckets == 0 {
 		cfg.RateBuckets = 5
+	}
+	if cfg.TieDensity < 0 {
+		return nil, errors.New("recurlytest: negative TieDensity")
 	}
 	if cfg.RateLimit < 0 || cfg.RateWindow < 0 || cfg.RateBuckets < 0 || cfg.BackgroundLoad < 0 || cfg.Latency < 0 {
 		return nil, errors.New("recurlytest: negative rate limit, window, buckets, background load or latency")
