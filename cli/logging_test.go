@@ -70,7 +70,11 @@ func sameMultiset(a, b []string) bool {
 // and checks that debug shows one request line per request the site saw,
 // and that other levels hide what they should.
 func TestLogLevel(t *testing.T) {
-	srv := startSim(t, recurlytest.Config{Seed: 2, Counts: cliTinyCounts})
+	// Invoices span several pages: a listing that fits one page costs one
+	// request.
+	counts := cliTinyCounts
+	counts.Invoices = 450
+	srv := startSim(t, recurlytest.Config{Seed: 2, Counts: counts})
 	cfg := writeSimConfig(t, srv, nil)
 	catalog := catalogSelecting(t, "accounts", "billing_info", "invoices", "transactions")
 	tests := []struct {

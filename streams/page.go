@@ -13,37 +13,48 @@ import (
 	"github.com/tap-recurly/tap-recurly/internal/jsonscan"
 )
 
-// pageOut is what one page gives each member stream of its listing.
+// pageOut is what one page gives each member stream of its listing, and
+// where the page ends in the listing.
 type pageOut struct {
 	batches [][]json.RawMessage // records to write, per member
 	max     []time.Time         // largest replication value among them, per member
+	last    time.Time           // position of the last record kept (see listing.position)
+	ordered bool                // every record's position exact and in ascending order
+	past    bool                // records past the chain's until were skipped
 }
 
 // writePage writes one page of a chain: the listing's SCHEMAs (first page
 // only), each member's records, then the bookmarks over them and a STATE.
-func (s *Syncer) writePage(ctx context.Context, c chain, page *client.Page) error {
+func (s *Syncer) writePage(ctx context.Context, c chain, page *client.Page) (pageOut, error) {
 	if err := s.writeSchemas(c.l); err != nil {
-		return err
+		return pageOut{}, err
 	}
-	out, err := s.extract(ctx, c.l, page)
+	out, err := s.extract(ctx, c, page)
 	if err != nil {
-		return err
+		return out, err
 	}
 	if err := s.emit(c.l, out); err != nil {
-		return err
+		return out, err
 	}
-	return s.checkpoint(c, out.max, false)
+	return out, s.checkpoint(c, out.max, false)
 }
 
 // extract takes each member stream's records out of a page, in order.
-func (s *Syncer) extract(ctx context.Context, l *listing, page *client.Page) (pageOut, error) {
-	out := pageOut{batches: make([][]json.RawMessage, len(l.members)), max: make([]time.Time, len(l.members))}
+func (s *Syncer) extract(ctx context.Context, c chain, page *client.Page) (pageOut, error) {
+	l := c.l
+	out := pageOut{batches: make([][]json.RawMessage, len(l.members)), max: make([]time.Time, len(l.members)), ordered: true}
 	fields := make([][]byte, len(l.keys))
 	for i, rec := range page.Records {
 		if err := l.fieldsOf(page, i, fields); err != nil {
 			return out, err
 		}
-		pos := l.position(fields)
+		pos, exact := l.position(fields)
+		if !c.until.IsZero() && pos.After(c.until) {
+			out.past = true // a later window's record
+			continue
+		}
+		out.ordered = out.ordered && exact && !pos.Before(out.last)
+		out.last = pos
 		for mi, m := range l.members {
 			if m.filter && !pos.IsZero() && pos.Before(m.start) {
 				continue // before this stream's bookmark: read for another member
@@ -77,15 +88,22 @@ func (l *listing) fieldsOf(page *client.Page, i int, fields [][]byte) error {
 	return nil
 }
 
-// position is a source record's updated_at, when a member filters on it.
-func (l *listing) position(fields [][]byte) time.Time {
-	var pos time.Time
-	if l.posKey >= 0 {
-		if v, ok := jsonscan.String(fields[l.posKey]); ok {
+// position is where a source record is in its listing: its updated_at
+// (exact), or else, for transactions, which carry none, its replication
+// value, which is never later (not exact: a lower bound). Zero when the
+// record has neither.
+func (l *listing) position(fields [][]byte) (pos time.Time, exact bool) {
+	if v, ok := jsonscan.String(fields[l.posKey]); ok {
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			return t, true
+		}
+	}
+	if l.lowKey >= 0 {
+		if v, ok := jsonscan.String(fields[l.lowKey]); ok {
 			pos, _ = time.Parse(time.RFC3339Nano, v)
 		}
 	}
-	return pos
+	return pos, false
 }
 
 // recordOf is member m's record from source record i (nil when the source

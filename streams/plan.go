@@ -34,9 +34,9 @@ type listing struct {
 	members    []*member
 	begin, end time.Time
 	inRange    bool     // begin <= end: there is something to read
-	maxWindows int      // the most windows its range may be split into
 	keys       []string // top-level fields read from each source record
-	posKey     int      // index in keys of the source's updated_at, -1 if unused
+	posKey     int      // index in keys of the source's updated_at
+	lowKey     int      // index in keys of a lower bound of it when it is absent, -1 if none
 	idKey      int      // index in keys of "id", -1 if unused
 
 	// Guarded by Syncer.stateMu once chains run.
@@ -63,6 +63,10 @@ type chain struct {
 	w      *window
 	path   string
 	params client.ListParams
+	// until, when set, ends the chain early: records positioned after it
+	// belong to a later window, which reads them; the chain skips them
+	// and stops after the page where they begin.
+	until time.Time
 }
 
 // member is one selected stream of a listing.
@@ -87,7 +91,7 @@ func (s *Syncer) plan(selected []Selected, end time.Time) []*listing {
 	for _, sel := range selected {
 		l := bySource[sel.Stream.Source]
 		if l == nil {
-			l = &listing{source: sel.Stream.Source, posKey: -1, idKey: -1}
+			l = &listing{source: sel.Stream.Source, lowKey: -1, idKey: -1}
 			bySource[sel.Stream.Source] = l
 			order = append(order, l)
 		}
@@ -103,7 +107,6 @@ func (s *Syncer) plan(selected []Selected, end time.Time) []*listing {
 		l.end = end
 		l.planKeys()
 		l.inRange = !l.begin.After(l.end)
-		l.maxWindows = maxWindows(l.begin, l.end, s.Options.Windows, s.Options.MinWindow)
 	}
 	return order
 }
@@ -133,14 +136,15 @@ func (l *listing) planKeys() {
 		l.keys = append(l.keys, name)
 		return len(l.keys) - 1
 	}
+	l.posKey = key("updated_at") // the sort key: where a record is in the listing
 	for _, m := range l.members {
 		st := m.sel.Stream
 		m.filter = m.start.After(l.begin)
-		if m.filter {
-			l.posKey = key("updated_at")
-		}
 		if st.Embedded == "" {
 			m.pkKey, m.rkKey, m.embKey = key(st.KeyProperty), key(st.ReplicationKey), -1
+			if l.lowKey < 0 && m.rkKey != l.posKey {
+				l.lowKey = m.rkKey // a replication value is never later than its record's updated_at
+			}
 			continue
 		}
 		m.embKey = key(st.Embedded)
@@ -150,20 +154,40 @@ func (l *listing) planKeys() {
 	}
 }
 
-// setWindows splits the listing's range into k windows (none: nothing to
-// read) and returns one chain per window.
-func (l *listing) setWindows(k int) []chain {
-	if k > 0 {
-		l.windows = split(l.begin, l.end, k)
-	}
-	l.remaining = len(l.windows)
+// headChain is the listing's first chain: its whole range as one window.
+// s.stateMu is held.
+func (l *listing) headChain() chain {
+	w := &window{begin: l.begin, end: l.end, chains: 1}
+	l.windows, l.remaining = []*window{w}, 1
 	for _, m := range l.members {
-		m.winMax = make([]time.Time, len(l.windows))
+		m.winMax = make([]time.Time, 1)
 	}
-	chains := make([]chain, len(l.windows))
-	for i, w := range l.windows {
+	return chain{l: l, w: w, path: l.source, params: l.params(l.begin, l.end)}
+}
+
+// setWindows splits [from, end] into k windows and returns a chain for each
+// window the head chain does not read. With keepHead, the head chain has
+// read up to from and reads on as window 0, which then begins at the
+// listing's begin and keeps what it wrote; otherwise every window is read
+// afresh. s.stateMu is held.
+func (l *listing) setWindows(from time.Time, k int, keepHead bool) []chain {
+	head := l.windows[0]
+	l.windows, l.remaining = split(from, l.end, k), k
+	for _, m := range l.members {
+		headMax := m.winMax[0]
+		m.winMax = make([]time.Time, k)
+		if keepHead {
+			m.winMax[0] = headMax
+		}
+	}
+	var chains []chain
+	for _, w := range l.windows {
 		w.chains = 1
-		chains[i] = chain{l: l, w: w, path: l.source, params: l.params(w.begin, w.end)}
+		if keepHead && w.idx == 0 {
+			w.begin, w.done = l.begin, head.done
+			continue
+		}
+		chains = append(chains, chain{l: l, w: w, path: l.source, params: l.params(w.begin, w.end)})
 	}
 	return chains
 }

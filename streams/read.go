@@ -4,39 +4,89 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
+	"time"
 
 	"github.com/tap-recurly/tap-recurly/client"
 )
 
-// start is a listing's first job: it decides the listing's windows and
-// queues one job per cursor chain, window i at rank i.
+// start is a listing's first job. It reads the first page of the
+// listing's whole range, so that a listing with nothing new costs exactly
+// one request; only when that page says more is left, the rest of the range
+// is long and a count (HEAD) shows it worth windows, the rest is split (see
+// splitRest). The job then pages on through its own chain.
 func (s *Syncer) start(ctx context.Context, p *pool, l *listing) error {
-	k, err := s.size(ctx, l)
+	s.markStarted(l)
+	s.stateMu.Lock()
+	head := l.headChain()
+	s.stateMu.Unlock()
+	next, stop := iter.Pull2(s.API.List(ctx, head.path, head.params))
+	defer stop()
+	first, err, _ := next()
+	if err != nil {
+		return fmt.Errorf("%s: %w", l.names(), err)
+	}
+	out, err := s.writePage(ctx, head, first)
 	if err != nil {
 		return err
 	}
-	s.stateMu.Lock()
-	chains := l.setWindows(k)
-	s.stateMu.Unlock()
-	for i, c := range chains {
-		p.add(i, func(ctx context.Context) error { return s.readChain(ctx, c) })
+	if first.HasMore {
+		keep, err := s.splitRest(ctx, p, &head, out)
+		if err != nil || !keep {
+			return err
+		}
 	}
-	return nil
+	return s.readPages(ctx, head, func(yield func(*client.Page, error) bool) {
+		for page, err, ok := next(); ok && yield(page, err); page, err, ok = next() {
+		}
+	})
 }
 
-// size decides how many windows a listing's range is read in. A range long
-// enough to split is counted first with one HEAD request (the API's
-// Recurly-Total-Records): a range too small to fill MinWindowPages pages
-// per window is read as one cursor chain, and an empty one is not read at
-// all (its SCHEMA still goes out). Without a usable count the range is
-// split by time alone.
-func (s *Syncer) size(ctx context.Context, l *listing) (int, error) {
-	k := l.maxWindows
-	if k <= 1 {
-		return k, nil
+// splitRest decides, after a listing's first page said more is left,
+// whether to read the rest of the range in windows. Where the first page's
+// records carry their position (updated_at) in order, the rest is
+// [position of its last record, end], else the whole range. The head chain
+// reads on as window 0 up to the first window bound, stopping at the first
+// page with a record past it, and the other windows start fresh. Where no
+// record shows even a lower bound of its position, the head chain could
+// not tell where to stop: it is dropped (false), and window 0 reads its
+// page again (one request, a page of duplicates).
+func (s *Syncer) splitRest(ctx context.Context, p *pool, head *chain, first pageOut) (keep bool, err error) {
+	l := head.l
+	positioned := first.ordered && !first.last.IsZero()
+	from := l.begin
+	if positioned {
+		from = first.last
 	}
+	k := maxWindows(from, l.end, s.Options.Windows, s.Options.MinWindow)
+	if k > 1 {
+		if k, err = s.count(ctx, l, from, k); err != nil {
+			return false, err
+		}
+	}
+	if k <= 1 {
+		return true, nil
+	}
+	keep = positioned || l.lowKey >= 0
+	s.stateMu.Lock()
+	chains := l.setWindows(from, k, keep)
+	s.stateMu.Unlock()
+	if keep {
+		head.w, head.until = l.windows[0], l.windows[0].end
+	}
+	for _, c := range chains {
+		p.add(c.w.idx, func(ctx context.Context) error { return s.readChain(ctx, c) })
+	}
+	return keep, nil
+}
+
+// count asks the API (HEAD) how many records [from, end] holds and returns
+// how many windows of at least MinWindowPages pages each they fill, at most
+// k and at least 1: a count is a hint, and the first page already said
+// there is more. Without a usable count the range is split by time alone.
+func (s *Syncer) count(ctx context.Context, l *listing, from time.Time, k int) (int, error) {
 	log := s.logger()
-	n, _, err := s.API.Count(ctx, l.source, l.params(l.begin, l.end))
+	n, _, err := s.API.Count(ctx, l.source, l.params(from, l.end))
 	switch {
 	case errors.Is(err, client.ErrNoCount):
 		log.Debug(fmt.Sprintf("%s: no record count (%v); splitting %d ways by time", l.names(), err, k))
@@ -48,34 +98,32 @@ func (s *Syncer) size(ctx context.Context, l *listing) (int, error) {
 	if minPages <= 0 {
 		minPages = 4
 	}
-	k = max(0, min(k, (n+PageSize-1)/PageSize/minPages))
-	if n > 0 {
-		k = max(k, 1)
-	}
-	log.Debug(fmt.Sprintf("%s: %d records in range, %d windows", l.names(), n, k),
+	k = max(1, min(k, (n+PageSize-1)/PageSize/minPages))
+	log.Debug(fmt.Sprintf("%s: %d more records in range, %d windows", l.names(), n, k),
 		"source", "/"+l.source, "records", n, "windows", k)
-	if n == 0 {
-		if err := s.writeSchemas(l); err != nil {
-			return 0, err
-		}
-		for _, m := range l.members {
-			log.Info(fmt.Sprintf("stream %s: done, no records in range", m.sel.Stream.Name), "stream", m.sel.Stream.Name, "records", 0)
-		}
-	}
 	return k, nil
 }
 
 // readChain pages through one cursor chain with API.List (the one paging
-// loop, which also refuses a chain that loops), writing each page, then
-// marks the chain finished.
+// loop, which also refuses a chain that loops).
 func (s *Syncer) readChain(ctx context.Context, c chain) error {
-	s.markStarted(c.l)
-	for page, err := range s.API.List(ctx, c.path, c.params) {
+	return s.readPages(ctx, c, s.API.List(ctx, c.path, c.params))
+}
+
+// readPages writes each page of a chain, stopping early when a page passes
+// the chain's bound (the rest belongs to a later window), then marks the
+// chain finished.
+func (s *Syncer) readPages(ctx context.Context, c chain, pages iter.Seq2[*client.Page, error]) error {
+	for page, err := range pages {
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.l.names(), err)
 		}
-		if err := s.writePage(ctx, c, page); err != nil {
+		out, err := s.writePage(ctx, c, page)
+		if err != nil {
 			return err
+		}
+		if out.past {
+			break
 		}
 	}
 	return s.finishChain(c)

@@ -53,10 +53,11 @@ type Options struct {
 	// (counts, pages and their windows).
 	MaxWorkers int
 	// Windows is the most time windows one listing's range is split into;
-	// each window is a separate cursor chain fetched concurrently. A range
-	// that could be split is first counted with one HEAD request, and split
-	// only as far as it holds MinWindowPages pages per window; each extra
-	// window costs at most one extra (partial) page.
+	// each window is a separate cursor chain fetched concurrently. Only
+	// when a listing's first page says more is left over a range that could
+	// be split is the rest counted with one HEAD request, and split only as
+	// far as it holds MinWindowPages pages per window; each extra window
+	// costs at most one extra (partial) page.
 	Windows int
 	// MinWindow is the shortest window worth splitting off (default 30 days).
 	MinWindow time.Duration
