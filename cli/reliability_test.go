@@ -159,19 +159,19 @@ func TestOutagePastRetryBound(t *testing.T) {
 	checkCovers(t, srv, seen)
 }
 
-// killSite is a site slow enough (100ms latency per request) that a full
-// run of the binary takes about two seconds and even a run with nothing
-// left to read (one request per window) close to one.
+// killSite is a site slow enough (200ms latency per request) that a full
+// run of the binary takes a few seconds and even a run with nothing left to
+// read (one request per listing, two rounds of four workers) over 400ms.
 func killSite(t *testing.T, seed int64) (*recurlytest.Server, string) {
 	t.Helper()
-	srv := newTestSite(t, recurlytest.Config{Seed: seed, Latency: 100 * time.Millisecond})
+	srv := newTestSite(t, recurlytest.Config{Seed: seed, Latency: 200 * time.Millisecond})
 	return srv, writeFile(t, t.TempDir(), "config.json", siteConfig(srv, ""))
 }
 
 // TestSIGKILLAndResume SIGKILLs the tap binary at 10 random points
 // (seeded): a chain of runs, each resumed from the last complete STATE line
 // the previous one wrote (a partial last line is what a kill leaves and is
-// ignored), each killed 30-700ms in, then a last run that finishes. The
+// ignored), each killed 30-350ms in, then a last run that finishes. The
 // union of records covers the whole site, and no resumed run re-emits a
 // record positioned before the bookmark it resumed from: duplicates come
 // only from at or after bookmarks.
@@ -189,7 +189,7 @@ func TestSIGKILLAndResume(t *testing.T) {
 		}
 		p := startTap(t, fmt.Sprintf("sigkill run %d", i), args...)
 		if i < 10 {
-			delay := time.Duration(30+rng.IntN(670)) * time.Millisecond
+			delay := time.Duration(30+rng.IntN(320)) * time.Millisecond
 			select {
 			case <-p.exited:
 			case <-time.After(delay):

@@ -83,16 +83,24 @@ func (s *Syncer) splitRest(ctx context.Context, p *pool, head *chain, first page
 // count asks the API (HEAD) how many records [from, end] holds and returns
 // how many windows of at least MinWindowPages pages each they fill, at most
 // k and at least 1: a count is a hint, and the first page already said
-// there is more. Without a usable count the range is split by time alone.
+// there is more. Without a count (no usable header, a HEAD the API refuses
+// or fails) the range is split by time alone; only what would stop every
+// request (authentication, the rate limit, the run's end) stops the run.
 func (s *Syncer) count(ctx context.Context, l *listing, from time.Time, k int) (int, error) {
 	log := s.logger()
 	n, _, err := s.API.Count(ctx, l.source, l.params(from, l.end))
 	switch {
+	case err == nil:
+	case ctx.Err() != nil || errors.Is(err, client.ErrUnauthorized) || errors.Is(err, client.ErrForbidden) ||
+		errors.Is(err, client.ErrRateLimited) || errors.Is(err, client.ErrQuotaWait):
+		return 0, fmt.Errorf("%s: %w", l.names(), err)
 	case errors.Is(err, client.ErrNoCount):
 		log.Debug(fmt.Sprintf("%s: no record count (%v); splitting %d ways by time", l.names(), err, k))
 		return k, nil
-	case err != nil:
-		return 0, fmt.Errorf("%s: %w", l.names(), err)
+	default:
+		log.Warn(fmt.Sprintf("%s: the record count failed (%v); reading on without it, split %d ways by time", l.names(), err, k),
+			"stream", l.members[0].sel.Stream.Name)
+		return k, nil
 	}
 	minPages := s.Options.MinWindowPages
 	if minPages <= 0 {
