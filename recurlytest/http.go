@@ -2,6 +2,8 @@ package recurlytest
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
@@ -109,15 +111,23 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Recurly-Version", "recurly."+APIVersion)
 	h.Set("Content-Type", "application/json; charset=utf-8")
+	if s.cfg.Deprecated {
+		h.Set("Recurly-Deprecated", "TRUE")
+		h.Set("Recurly-Sunset-Date", s.sunset().Format("2006-01-02T15:04:05-07:00"))
+	}
 
 	resp, fault := s.gate(r, h)
 	if resp.status == 0 {
 		resp = s.route(r)
 	}
+	if _, edge := cfTitles[fault]; edge {
+		clear(h) // the edge answered: none of Recurly's headers
+	}
 	for k, v := range resp.header {
 		h[k] = v
 	}
 	rec.Status, rec.Fault = resp.status, fault
+	gz := !s.cfg.NoGzip && acceptsGzip(r) && h.Get("Content-Type") != "" && !strings.HasPrefix(h.Get("Content-Type"), "text/html")
 	switch fault {
 	case faultReset:
 		rec.Status = 0
@@ -127,17 +137,92 @@ func (s *Site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case faultTruncate:
 		if resp.status == http.StatusOK && len(resp.body) > 1 && r.Method == http.MethodGet {
 			logged()
-			abort(w, rawResponse(h, resp.body, len(resp.body)/2))
+			abort(w, truncated(h, resp.body, gz))
 			return
 		}
 		rec.Fault = ""
 	}
 	logged()
+	if gz {
+		writeGzip(w, r, resp)
+		return
+	}
 	h.Set("Content-Length", strconv.Itoa(len(resp.body)))
 	w.WriteHeader(resp.status)
 	if r.Method != http.MethodHead {
 		w.Write(resp.body)
 	}
+}
+
+// sunset is the Recurly-Sunset-Date of a deprecated site.
+func (s *Site) sunset() time.Time {
+	if s.cfg.SunsetDate.IsZero() {
+		return time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)
+	}
+	return s.cfg.SunsetDate.UTC()
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding allows gzip
+// (gzip or *, with a q-value above 0).
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		name, params, _ := strings.Cut(part, ";")
+		if name = strings.TrimSpace(name); !strings.EqualFold(name, "gzip") && name != "*" {
+			continue
+		}
+		q := 1.0
+		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			q, _ = strconv.ParseFloat(v, 64)
+		}
+		return q > 0
+	}
+	return false
+}
+
+var gzipPool = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed); return w }}
+
+// writeGzip sends resp gzip-compressed, streamed: the header is flushed
+// before the body, so the answer is chunked and has no Content-Length, as
+// Cloudflare sends it.
+func writeGzip(w http.ResponseWriter, r *http.Request, resp response) {
+	h := w.Header()
+	h.Del("Content-Length")
+	h.Set("Content-Encoding", "gzip")
+	h.Add("Vary", "Accept-Encoding")
+	w.WriteHeader(resp.status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	http.NewResponseController(w).Flush()
+	zw := gzipPool.Get().(*gzip.Writer)
+	zw.Reset(w)
+	zw.Write(resp.body)
+	zw.Close()
+	zw.Reset(nil)
+	gzipPool.Put(zw)
+}
+
+// truncated renders a 200 whose body stops halfway: with Content-Length
+// and half the bytes, or (gzip) chunked with half of the compressed stream
+// and no final chunk.
+func truncated(h http.Header, body []byte, gz bool) []byte {
+	if !gz {
+		return rawResponse(h, body, len(body)/2)
+	}
+	var zb bytes.Buffer
+	zw := gzip.NewWriter(&zb)
+	zw.Write(body)
+	zw.Close()
+	part := zb.Bytes()[:zb.Len()/2]
+	h.Del("Content-Length")
+	h.Set("Content-Encoding", "gzip")
+	h.Set("Transfer-Encoding", "chunked")
+	var b strings.Builder
+	b.WriteString("HTTP/1.1 200 OK\r\n")
+	h.Write(&b)
+	b.WriteString("\r\n")
+	fmt.Fprintf(&b, "%x\r\n", len(part))
+	return append(append([]byte(b.String()), part...), "\r\n"...)
 }
 
 // gate applies, in order: an outage, authentication, the rate limit and the
@@ -190,6 +275,10 @@ func (s *Site) gate(r *http.Request, h http.Header) (response, string) {
 		resp := errorBody(http.StatusTooManyRequests, "rate_limited", "Too many requests (simulated); retry after the Retry-After header.")
 		resp.header = http.Header{"Retry-After": {strconv.FormatInt(s.faults.retryAfterSeconds(), 10)}}
 		return resp, fault
+	case faultCF520, faultCF522, faultCF524:
+		ray := fmt.Sprintf("%016x", mix(s.seed^s.reqSeq^0xcf))
+		status, header, body := cloudflarePage(fault, r.Host, ray)
+		return response{status: status, body: body, header: header}, fault
 	}
 	return response{}, fault
 }

@@ -43,8 +43,12 @@
 // given the drawn fault, if any (so fault answers do count); answered 406
 // for an Accept naming another API version; routed. Every response carries
 // Recurly-Version, Content-Type, X-Request-Id and X-RateLimit-Limit,
-// -Remaining and -Reset, and is appended to the request log before it is
-// sent.
+// -Remaining and -Reset (and Recurly-Deprecated and Recurly-Sunset-Date when
+// Config.Deprecated), and is appended to the request log before it is sent.
+// The exception are the edge faults (Faults.CF520, CF522, CF524): a
+// Cloudflare HTML error page with none of Recurly's headers. A request that
+// accepts gzip gets its JSON gzip-compressed and streamed (chunked, no
+// Content-Length) unless Config.NoGzip.
 //
 // # Records
 //
@@ -163,6 +167,12 @@ type Faults struct {
 	Truncate                                   float64       // probability of a 200 whose body is cut off mid-JSON and the connection closed
 	RetryAfter                                 time.Duration // Retry-After for fault 429s; 0 means 1s; sent as whole seconds, at least 1
 	Down                                       bool          // every request answers 503 (an outage)
+	// CF520, CF522 and CF524 are probabilities of an answer from Recurly's
+	// edge (Cloudflare) instead of Recurly: 520 (unknown error), 522
+	// (connection timed out) or 524 (a timeout occurred), as an HTML page
+	// without any Recurly header (no Recurly-Version, X-Request-Id or
+	// X-RateLimit-*), with Server: cloudflare and a CF-RAY id.
+	CF520, CF522, CF524 float64
 }
 
 // Config configures a simulated site. Its zero value is usable: every zero
@@ -192,6 +202,15 @@ type Config struct {
 	// 1 make ties rare. Records created with their parent (line items on
 	// their invoice, acquisitions with their account) tie on top of this.
 	TieDensity float64
+	// NoGzip turns compression off. By default a request that accepts gzip
+	// (Accept-Encoding) gets a gzip body streamed without Content-Length,
+	// as Recurly's edge sends it.
+	NoGzip bool
+	// Deprecated makes every Recurly answer carry Recurly-Deprecated: TRUE
+	// and Recurly-Sunset-Date (SunsetDate; zero means 2026-12-31), the
+	// headers Recurly sends for a deprecated API version.
+	Deprecated bool
+	SunsetDate time.Time
 	// TransactionUpdatedAt also exposes the hidden transaction updated_at in
 	// JSON (v2018-08-09 has none, so the default is false).
 	TransactionUpdatedAt bool

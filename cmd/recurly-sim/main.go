@@ -60,6 +60,7 @@ type options struct {
 	counts      recurlytest.Counts
 	mutateEvery time.Duration
 	mutateCount int
+	gzip        bool
 	cfg         recurlytest.Config
 }
 
@@ -118,6 +119,13 @@ Flags:
 	fs.Float64Var(&c.Faults.ConnReset, "fault-reset", 0, "probability per request of closing the connection without an answer")
 	fs.Float64Var(&c.Faults.Truncate, "fault-truncate", 0, "probability per request of a 200 whose body is cut off mid-JSON")
 	fs.BoolVar(&c.Faults.Down, "fault-down", false, "answer every request with 503 (an outage)")
+	fs.Float64Var(&c.Faults.CF520, "fault-cf520", 0, "probability per request of a Cloudflare 520 HTML page (no Recurly headers)")
+	fs.Float64Var(&c.Faults.CF522, "fault-cf522", 0, "probability per request of a Cloudflare 522 HTML page (no Recurly headers)")
+	fs.Float64Var(&c.Faults.CF524, "fault-cf524", 0, "probability per request of a Cloudflare 524 HTML page (no Recurly headers)")
+	fs.BoolVar(&o.gzip, "gzip", true, "gzip answers to requests that accept it (streamed, no Content-Length); --gzip=false turns it off")
+	fs.BoolVar(&c.Deprecated, "deprecated", false, "mark the API version deprecated: Recurly-Deprecated: TRUE and Recurly-Sunset-Date on every answer")
+	fs.Var(timeFlag{&c.SunsetDate}, "sunset-date", "Recurly-Sunset-Date sent with --deprecated (`time`; default 2026-12-31)")
+	fs.Float64Var(&c.TieDensity, "tie-density", 3, "about how many records of a resource share each created_at/updated_at second (1: ties are rare)")
 	fs.BoolVar(&c.TransactionUpdatedAt, "transaction-updated-at", false, "also expose the hidden transaction updated_at in JSON (v2018-08-09 has none)")
 	fs.DurationVar(&o.mutateEvery, "mutate-every", 0, "touch records this often while serving (0: never)")
 	fs.IntVar(&o.mutateCount, "mutate-count", 5, "records touched per --mutate-every tick")
@@ -127,6 +135,7 @@ Flags:
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	c.NoGzip = !o.gzip
 	if o.records < 0 {
 		return nil, errors.New("--records must not be negative")
 	}

@@ -24,7 +24,8 @@ func TestHelpDocumentsEveryKnob(t *testing.T) {
 		"add-ons", "subscriptions", "transactions", "start", "end", "rate-limit", "rate-window", "rate-buckets", "background-load",
 		"latency", "fault-500", "fault-502", "fault-503", "fault-429", "retry-after", "fault-reset", "fault-truncate", "fault-down",
 		"transaction-updated-at", "mutate-every", "mutate-count", "url-file", "credit-payments", "account-acquisitions",
-		"custom-field-definitions", "unique-coupon-codes", "coupon-redemptions", "account-notes"} {
+		"custom-field-definitions", "unique-coupon-codes", "coupon-redemptions", "account-notes", "fault-cf520", "fault-cf522",
+		"fault-cf524", "gzip", "deprecated", "sunset-date", "tie-density"} {
 		if !strings.Contains(out.String(), "  -"+f+" ") && !strings.Contains(out.String(), "  -"+f+"\n") {
 			t.Errorf("--help does not document --%s", f)
 		}
@@ -46,6 +47,9 @@ func TestBadArguments(t *testing.T) {
 			"--coupon-redemptions", "0", "--account-notes", "0"},
 		{"--accounts", "5", "--account-acquisitions", "6"},
 		{"--coupon-redemptions", "-1"},
+		{"--fault-cf522", "0.7", "--fault-500", "0.7"},
+		{"--tie-density", "-2"},
+		{"--sunset-date", "soon"},
 	}
 	for _, args := range tests {
 		var out bytes.Buffer
@@ -65,7 +69,8 @@ func TestServesUntilCancelled(t *testing.T) {
 	done := make(chan int)
 	go func() {
 		done <- run(ctx, []string{"--seed", "3", "--site", "subdomain-acme", "--api-key", "k1", "--records", "500", "--plans", "7",
-			"--rate-limit", "50", "--url-file", urlFile, "--mutate-every", "10ms", "--mutate-count", "2"}, &stderr)
+			"--rate-limit", "50", "--url-file", urlFile, "--mutate-every", "10ms", "--mutate-count", "2",
+			"--deprecated", "--sunset-date", "2027-01-15", "--gzip=false"}, &stderr)
 	}()
 	var base string
 	deadline := time.Now().Add(10 * time.Second)
@@ -94,6 +99,12 @@ func TestServesUntilCancelled(t *testing.T) {
 	}
 	if resp.StatusCode != 200 || json.Unmarshal(body, &env) != nil || len(env.Data) != 7 || resp.Header.Get("X-RateLimit-Limit") != "50" {
 		t.Fatalf("%d %v %.200s", resp.StatusCode, resp.Header, body)
+	}
+	if resp.Header.Get("Recurly-Deprecated") != "TRUE" || resp.Header.Get("Recurly-Sunset-Date") != "2027-01-15T00:00:00+00:00" {
+		t.Fatalf("--deprecated: headers %v", resp.Header)
+	}
+	if resp.Uncompressed || resp.ContentLength != int64(len(body)) {
+		t.Fatalf("--gzip=false: the answer was compressed (%v)", resp.Header)
 	}
 	cancel()
 	select {
