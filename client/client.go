@@ -59,7 +59,7 @@ const (
 
 // Client talks to one Recurly site. Create it with New; the zero value is not usable.
 // A Client is safe for concurrent use by multiple goroutines, and all of them share one quota: the rate-limit
-// budget, the pacing limiter and the pause until a window resets.
+// budget and the waits for it.
 type Client struct {
 	apiKey     string
 	siteID     string
@@ -75,6 +75,8 @@ type Client struct {
 	logger     *slog.Logger
 	hook       func(RequestInfo)
 	transport  http.RoundTripper
+	// maxQuotaWait bounds a wait for quota (WithMaxQuotaWait).
+	maxQuotaWait time.Duration
 
 	auth        string // the Authorization header value; never logged
 	redact      *redactor
@@ -183,6 +185,7 @@ func New(apiKey, siteID string, opts ...Option) (*Client, error) {
 		waitMin:    DefaultRetryWaitMin,
 		waitMax:    DefaultRetryWaitMax,
 	}
+	c.maxQuotaWait = DefaultMaxQuotaWait
 	for _, o := range opts {
 		if o != nil {
 			o(c)
@@ -199,7 +202,7 @@ func New(apiKey, siteID string, opts ...Option) (*Client, error) {
 	}
 	c.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(apiKey+":"))
 	c.redact = newRedactor(apiKey)
-	c.quota = newQuotaTransport(&attemptTransport{c: c}, c.quotaPct, c.logger, &c.stats)
+	c.quota = newQuotaTransport(&attemptTransport{c: c}, c.quotaPct, c.maxQuotaWait, c.logger, &c.stats)
 	// No Timeout here: it would include quota waits. attemptTransport bounds each attempt instead.
 	c.retry = c.newRetryClient(&http.Client{
 		Transport: c.quota,
@@ -229,6 +232,8 @@ func (c *Client) validate() error {
 	switch {
 	case c.quotaPct < 1 || c.quotaPct > 100:
 		return fmt.Errorf("client: quota limit %d%% is out of range 1..100", c.quotaPct)
+	case c.maxQuotaWait <= 0:
+		return fmt.Errorf("client: maximum quota wait %s must be positive", c.maxQuotaWait)
 	case c.timeout <= 0:
 		return fmt.Errorf("client: timeout %s must be positive", c.timeout)
 	case c.retryMax < 0:

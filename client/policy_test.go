@@ -13,8 +13,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 func hdr(kv ...string) http.Header {
@@ -175,29 +173,6 @@ func TestParseRate(t *testing.T) {
 				t.Fatalf("ParseRate = %+v, %v; want %+v", got, err, tt.want)
 			}
 		})
-	}
-}
-
-func TestBudgetAndPace(t *testing.T) {
-	for _, tt := range []struct{ limit, pct, want int }{
-		{2000, 100, 2000}, {2000, 50, 1000}, {2000, 10, 200}, {40, 10, 4}, {45, 10, 4}, {39, 50, 19},
-		{3, 10, 1}, {1, 1, 1}, {15000, 33, 4950},
-	} {
-		if got := budget(tt.limit, tt.pct); got != tt.want {
-			t.Errorf("budget(%d, %d) = %d, want %d", tt.limit, tt.pct, got, tt.want)
-		}
-	}
-	for _, tt := range []struct {
-		left  int
-		until time.Duration
-		want  rate.Limit
-	}{
-		{10, 2 * time.Second, 5}, {300, 5 * time.Minute, 1}, {0, 10 * time.Second, 0.1}, {-3, 10 * time.Second, 0.1},
-		{5, 0, rate.Inf}, {5, -time.Second, rate.Inf},
-	} {
-		if got := paceRate(tt.left, tt.until); got != tt.want {
-			t.Errorf("paceRate(%d, %s) = %v, want %v", tt.left, tt.until, got, tt.want)
-		}
 	}
 }
 

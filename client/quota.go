@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Rate is the site's rate-limit state from a response's X-RateLimit-* headers.
@@ -61,105 +59,81 @@ func ParseRate(h http.Header, now time.Time) (Rate, error) {
 	return Rate{Limit: int(limit), Remaining: int(rem), Reset: time.Unix(reset, 0)}, nil
 }
 
-// budget is the number of requests per window this client may account for: floor(limit*percent/100),
-// at least 1 so a tiny limit cannot stall the client forever.
-func budget(limit, percent int) int {
-	b := int(int64(limit) * int64(percent) / 100)
-	if b < 1 {
-		b = 1
-	}
-	return b
+// DefaultMaxQuotaWait is the longest a request waits for quota by default; see WithMaxQuotaWait.
+const DefaultMaxQuotaWait = 15 * time.Minute
+
+// logWaitOver: quota waits longer than this are logged at Info (the first wait always is).
+const logWaitOver = time.Second
+
+// ErrQuotaWaitTooLong matches a *QuotaWaitError.
+var ErrQuotaWaitTooLong = errors.New("quota: the wait for the rate-limit window is longer than the client may wait")
+
+// QuotaWaitError ends a call whose next request would have to wait for quota longer than the client's bound
+// (WithMaxQuotaWait), e.g. when X-RateLimit-Reset lies hours ahead. It matches ErrQuotaWaitTooLong and, like a
+// wait cut short by the context, ErrQuotaWait (so it is not retried).
+type QuotaWaitError struct {
+	Until  time.Time     // when the next request could go
+	Reset  time.Time     // the site's latest X-RateLimit-Reset: when its rate-limit window resets
+	Wait   time.Duration // how long until Until, from when the call gave up
+	Max    time.Duration // the bound
+	Used   int           // requests counted against the budget when the call gave up (this client's and others')
+	Budget int           // floor(X-RateLimit-Limit * quota_limit / 100)
 }
 
-// paceRate spreads what is left of the budget over the time left in the window. It never returns 0 (a
-// zero-limit rate.Limiter refuses every reservation): with nothing left it allows one request per window.
-func paceRate(left int, untilReset time.Duration) rate.Limit {
-	if untilReset <= 0 {
-		return rate.Inf
+// Error implements error.
+func (e *QuotaWaitError) Error() string {
+	when := ""
+	if e.Until.Equal(e.Reset) {
+		when = ", when the site's rate-limit window resets"
 	}
-	if left < 1 {
-		left = 1
-	}
-	return rate.Limit(float64(left) / untilReset.Seconds())
+	return fmt.Sprintf("quota: %d of the budget of %d requests used; the next request may go at %s (in %s)%s, longer than the %s the client may wait; retry after that time",
+		e.Used, e.Budget, e.Until.UTC().Format(time.RFC3339), e.Wait.Round(time.Second), when, e.Max)
 }
 
-// Conservative pacing when the site sends no usable rate-limit headers.
-const (
-	degradedRate = rate.Limit(1) // requests per second
-	// minPause is the shortest pause when a window's reset already lies in the past but usage is still
-	// over budget (clock skew, or a sliding window whose older buckets still count): probe at most this often.
-	minPause = 500 * time.Millisecond
-	// logWaitOver: quota waits longer than this are logged at Info.
-	logWaitOver = time.Second
-)
+// Is reports whether target is ErrQuotaWaitTooLong or ErrQuotaWait.
+func (e *QuotaWaitError) Is(target error) bool {
+	return target == ErrQuotaWaitTooLong || target == ErrQuotaWait
+}
 
-type quotaMode int
+// WithMaxQuotaWait bounds how long a request may wait for quota (default DefaultMaxQuotaWait). A longer wait,
+// such as for an X-RateLimit-Reset hours ahead, ends the call at once with a *QuotaWaitError saying when the
+// budget frees up. A wait the context's deadline would cut short ends at once too (ErrQuotaWait).
+func WithMaxQuotaWait(d time.Duration) Option { return func(c *Client) { c.maxQuotaWait = d } }
 
-const (
-	modeProbe    quotaMode = iota // no current headers (before the first response, or a reset passed): one at a time
-	modeKnown                     // fresh headers: budget check plus the shared pacing limiter
-	modeDegraded                  // responses carry no usable headers: one at a time at degradedRate
-)
-
-// quotaTransport makes every attempt (retries too) wait for quota before it is sent, and reads the site's
-// X-RateLimit-* headers from every response. One instance, hence one limiter, serves all of a Client's
-// goroutines. Budget B = floor(Limit*percent/100) per window; usage = the site's (Limit-Remaining, the highest
-// seen for the current window) plus attempts in flight plus attempts whose response had no headers and that
-// no later response can have counted. An attempt is sent only when usage+1 <= B; otherwise it waits for
-// X-RateLimit-Reset. Below the budget, a rate.Limiter (burst 1) spreads B-usage over the time to the reset.
-//
-// Before the first answer, and once a reset has passed without fresher headers, attempts go one at a time:
-// the first one's answer tells the new usage. If the site slides its window in buckets (Recurly's reset falls on
-// each minute of a 5-minute window), that probe can find the usage still at the budget, because older buckets
-// still count, and the client waits for the next reset; each such probe is one request past the budget. The
-// headers do not say how long the window is, so the client learns it from the first such episode: the time
-// from the reset at which the budget ran out to the reset whose answer shows room again. From then on it paces
-// at no more than budget/window, so the budget is never used up within a window and no further probe is sent
-// past it.
+// quotaTransport makes every attempt (retries too) wait for quota before it is sent, and folds every answer's
+// X-RateLimit-* headers into the budget. One instance serves all of a Client's goroutines. The arithmetic
+// (how many may go, when the next may) is quotaLedger's (quota_budget.go); the sleeping is quotaWaiter's.
 type quotaTransport struct {
-	base    http.RoundTripper
-	percent int
-	log     *slog.Logger
-	stats   *counters
-	lim     *rate.Limiter
-	now     func() time.Time
+	base http.RoundTripper
+	now  func() time.Time
 
-	mu          sync.Mutex
-	changed     chan struct{} // closed and replaced whenever the state changes
-	mode        quotaMode
-	limit       int       // X-RateLimit-Limit of the current window
-	used        int       // site usage (Limit-Remaining), the highest reported for the current window
-	reset       time.Time // X-RateLimit-Reset of the current window, as the site sent it
-	windowEnd   time.Time // when this client stops trusting the window's usage: reset, or a bit after now if reset has passed
-	seq         uint64    // attempts admitted so far; each attempt's sequence number
-	inflight    int       // attempts admitted and not yet answered (pacing ones included)
-	pacing      int       // attempts admitted and still waiting for the pacing limiter
-	unreflected []uint64  // per header-less answer: the highest seq admitted when it came back
-	loggedPause time.Time
-	warned      bool
+	mu      sync.Mutex    // guards ledger, changed and log
+	ledger  *quotaLedger  // the budget arithmetic
+	changed chan struct{} // closed and replaced whenever an answer changes the ledger
+	log     quotaLog      // log lines and their de-duplication
 
-	spentAt   time.Time     // the Reset of the window in which the budget ran out; zero while there is room
-	windowLen time.Duration // the window length learned from a spent episode; 0 until then
+	waiter quotaWaiter
+	stats  *counters
 }
 
 var _ http.RoundTripper = (*quotaTransport)(nil)
 
-func newQuotaTransport(base http.RoundTripper, percent int, log *slog.Logger, stats *counters) *quotaTransport {
+func newQuotaTransport(base http.RoundTripper, percent int, maxWait time.Duration, log *slog.Logger, stats *counters) *quotaTransport {
 	return &quotaTransport{
 		base:    base,
-		percent: percent,
-		log:     log,
-		stats:   stats,
-		lim:     rate.NewLimiter(rate.Inf, 1),
 		now:     time.Now,
+		ledger:  newQuotaLedger(percent),
 		changed: make(chan struct{}),
+		log:     quotaLog{log: log, percent: percent},
+		waiter:  quotaWaiter{maxWait: maxWait},
+		stats:   stats,
 	}
 }
 
 // RoundTrip implements http.RoundTripper: wait for quota, send, observe the headers. A 429 is a response,
 // not an error; the retry layer above decides about it.
 func (t *quotaTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	seq, err := t.acquire(req.Context(), req)
+	seq, err := t.acquire(req.Context())
 	if err != nil {
 		return nil, err
 	}
@@ -168,37 +142,8 @@ func (t *quotaTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// broadcast wakes every waiter; t.mu must be held.
-func (t *quotaTransport) broadcast() {
-	close(t.changed)
-	t.changed = make(chan struct{})
-}
-
-// usedLocked is the usage estimate for the budget check; t.mu must be held.
-func (t *quotaTransport) usedLocked() int { return t.used + t.inflight + len(t.unreflected) }
-
-// setPaceLocked spreads what may still be sent (the budget minus usage, where attempts waiting in the pacer
-// have not been sent yet) over the time to the window's end; t.mu must be held.
-func (t *quotaTransport) setPaceLocked(now time.Time) {
-	switch t.mode {
-	case modeKnown:
-		b := budget(t.limit, t.percent)
-		left := b - (t.usedLocked() - t.pacing)
-		r := paceRate(left, t.windowEnd.Sub(now))
-		if t.windowLen > 0 {
-			// Never faster than the budget spread over the whole (learned) window.
-			r = min(r, rate.Limit(float64(b)/t.windowLen.Seconds()))
-		}
-		t.lim.SetLimitAt(now, r)
-	case modeDegraded:
-		t.lim.SetLimitAt(now, degradedRate)
-	default:
-		t.lim.SetLimitAt(now, rate.Inf)
-	}
-}
-
 // acquire blocks until an attempt may be sent and returns its sequence number.
-func (t *quotaTransport) acquire(ctx context.Context, req *http.Request) (uint64, error) {
+func (t *quotaTransport) acquire(ctx context.Context) (uint64, error) {
 	start := t.now()
 	waited := false
 	defer func() {
@@ -211,184 +156,137 @@ func (t *quotaTransport) acquire(ctx context.Context, req *http.Request) (uint64
 		if err := ctx.Err(); err != nil {
 			return 0, fmt.Errorf("%w: %w", ErrQuotaWait, err)
 		}
-		t.mu.Lock()
-		now := t.now()
-		if t.mode == modeKnown && !now.Before(t.windowEnd) {
-			// The window reset with no fresh headers since: probe with one request at a time.
-			t.mode = modeProbe
-			t.unreflected = nil
-			t.setPaceLocked(now)
-			t.broadcast()
-		}
-		var until time.Time // zero: wait for a state change only
-		admit := false
-		switch t.mode {
-		case modeProbe, modeDegraded:
-			admit = t.inflight == 0
-		case modeKnown:
-			b := budget(t.limit, t.percent)
-			if used := t.usedLocked(); used < b {
-				admit = true
-			} else {
-				if t.spentAt.IsZero() {
-					t.spentAt = t.reset
-				}
-				until = t.windowEnd
-				if until != t.loggedPause { // once per window, however short the wait
-					t.loggedPause = until
-					t.log.LogAttrs(ctx, slog.LevelInfo, "quota: budget used up; waiting for the rate-limit window to reset",
-						slog.Duration("wait", until.Sub(now).Round(time.Millisecond)),
-						slog.Time("reset", until), slog.Int("used", used), slog.Int("budget", b),
-						slog.Int("limit", t.limit), slog.Int("quota_limit_percent", t.percent))
-				}
-			}
-		}
-		if admit {
-			t.inflight++
-			t.seq++
-			seq := t.seq
-			if t.mode == modeProbe {
-				t.mu.Unlock()
-				return seq, nil
-			}
-			t.pacing++
-			t.setPaceLocked(now)
-			r := t.lim.ReserveN(now, 1)
-			t.mu.Unlock()
-			w, err := t.pace(ctx, req, r, now)
-			waited = waited || w
-			t.mu.Lock()
-			t.pacing--
-			if err != nil {
-				t.inflight--
-				t.broadcast()
-			}
-			t.mu.Unlock()
-			if err != nil {
-				return 0, err
-			}
+		seq, v, changed, ok := t.tryAdmit(ctx)
+		if ok {
 			return seq, nil
 		}
-		ch := t.changed
-		t.mu.Unlock()
 		waited = true
-		if err := sleepUntil(ctx, until, now, ch); err != nil {
+		if err := t.waiter.wait(ctx, t.now(), v, changed); err != nil {
 			return 0, err
 		}
 	}
 }
 
-// sleepUntil waits until `until` (if not zero), a state change, or ctx is done.
-func sleepUntil(ctx context.Context, until, now time.Time, ch <-chan struct{}) error {
-	var timer <-chan time.Time
-	if !until.IsZero() {
-		if dl, ok := ctx.Deadline(); ok && dl.Before(until) {
-			return fmt.Errorf("%w: the rate-limit window resets at %s, after the deadline: %w", ErrQuotaWait,
-				until.UTC().Format(time.RFC3339), context.DeadlineExceeded)
+// tryAdmit admits an attempt if the ledger allows one now; otherwise it returns the verdict to wait on and
+// the channel that an answer closes. It is the one place acquire holds the lock.
+func (t *quotaTransport) tryAdmit(ctx context.Context) (uint64, quotaVerdict, <-chan struct{}, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	v := t.ledger.plan(now)
+	if v.n > 0 {
+		if v.probe {
+			t.log.probe(ctx, t.ledger)
 		}
-		t := time.NewTimer(until.Sub(now))
+		return t.ledger.admit(now, v), v, nil, true
+	}
+	t.log.waiting(ctx, now, v, t.ledger)
+	return 0, v, t.changed, false
+}
+
+// observe releases an attempt and folds its response's headers into the ledger.
+func (t *quotaTransport) observe(seq uint64, resp *http.Response) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	status, perr := 0, errors.New("no response")
+	var r *Rate
+	if resp != nil {
+		status = resp.StatusCode
+		if rate, err := ParseRate(resp.Header, now); err == nil {
+			r = &rate
+		} else {
+			perr = err
+		}
+	}
+	note := t.ledger.answer(seq, now, status, r)
+	if note.noHeaders && resp != nil {
+		t.log.noHeaders(status, perr)
+	}
+	if note.learned > 0 {
+		t.log.learned(note.learned, budget(t.ledger.limit, t.ledger.percent))
+	}
+	close(t.changed)
+	t.changed = make(chan struct{})
+}
+
+// quotaWaiter sleeps until a planned time, an answer changing the ledger, or the end of the context. It refuses
+// a wait longer than maxWait, or ending after the context's deadline, at once.
+type quotaWaiter struct {
+	maxWait time.Duration // 0: no bound
+}
+
+// wait sleeps for verdict v, planned before now; changed is closed by the next answer.
+func (w quotaWaiter) wait(ctx context.Context, now time.Time, v quotaVerdict, changed <-chan struct{}) error {
+	var timer <-chan time.Time
+	if !v.next.IsZero() {
+		d := v.next.Sub(now)
+		if w.maxWait > 0 && d > w.maxWait {
+			return &QuotaWaitError{Until: v.next, Reset: v.reset, Wait: d, Max: w.maxWait, Used: v.used, Budget: v.budget}
+		}
+		if dl, ok := ctx.Deadline(); ok && dl.Before(v.next) {
+			return fmt.Errorf("%w: the rate-limit budget frees up at %s, after the deadline: %w", ErrQuotaWait,
+				v.next.UTC().Format(time.RFC3339), context.DeadlineExceeded)
+		}
+		t := time.NewTimer(d)
 		defer t.Stop()
 		timer = t.C
 	}
 	select {
 	case <-ctx.Done():
 		return fmt.Errorf("%w: %w", ErrQuotaWait, ctx.Err())
-	case <-ch:
+	case <-changed:
 	case <-timer:
 	}
 	return nil
 }
 
-// pace waits out a reservation of the shared limiter. It reports whether it had to wait.
-func (t *quotaTransport) pace(ctx context.Context, req *http.Request, r *rate.Reservation, now time.Time) (bool, error) {
-	if !r.OK() {
-		return false, fmt.Errorf("%w: the pacing limiter refused the request", ErrQuotaWait)
-	}
-	d := r.DelayFrom(now)
-	if d <= 0 {
-		return false, nil
-	}
-	if dl, ok := ctx.Deadline(); ok && now.Add(d).After(dl) {
-		r.CancelAt(now)
-		return false, fmt.Errorf("%w: pacing would wait %s, past the deadline: %w", ErrQuotaWait, d, context.DeadlineExceeded)
-	}
-	if d > logWaitOver {
-		t.log.LogAttrs(ctx, slog.LevelInfo, "quota: pacing requests to spread the remaining budget until the window resets",
-			slog.Duration("wait", d.Round(time.Millisecond)), slog.String("path", req.URL.RequestURI()))
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		r.Cancel()
-		return true, fmt.Errorf("%w: %w", ErrQuotaWait, ctx.Err())
-	case <-timer.C:
-		return true, nil
-	}
+// quotaLog writes the quota layer's log lines, each kind at most as often as it says something new.
+type quotaLog struct {
+	log        *slog.Logger
+	percent    int
+	loggedWait time.Time // the end of the last wait logged
+	warned     bool      // the missing-headers warning was given
 }
 
-// observe releases an attempt and folds its response's headers into the state.
-func (t *quotaTransport) observe(seq uint64, resp *http.Response) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	defer t.broadcast()
-	t.inflight--
-	now := t.now()
-	var r Rate
-	err := errors.New("no response")
-	if resp != nil {
-		r, err = ParseRate(resp.Header, now)
-	}
-	if err != nil {
-		switch {
-		case t.mode == modeKnown:
-			// The site may have counted it; count it until a later-sent answer reflects it.
-			t.unreflected = append(t.unreflected, t.seq)
-		case resp != nil && t.mode == modeProbe:
-			t.mode = modeDegraded
-			t.setPaceLocked(now)
-		}
-		if resp != nil && !t.warned {
-			t.warned = true
-			t.log.LogAttrs(context.Background(), slog.LevelWarn,
-				"quota: response without usable rate-limit headers; counting it as used, and sending one request at a time at 1 per second while no headers are known (logged once)",
-				slog.Int("status", resp.StatusCode), slog.String("problem", err.Error()))
-		}
+// waiting logs a wait for the budget: the first, and then each one over logWaitOver ending at a new time.
+func (q *quotaLog) waiting(ctx context.Context, now time.Time, v quotaVerdict, l *quotaLedger) {
+	if v.next.IsZero() || v.next.Equal(q.loggedWait) || (!q.loggedWait.IsZero() && v.next.Sub(now) <= logWaitOver) {
 		return
 	}
-	used := r.Limit - r.Remaining
-	switch {
-	case t.mode != modeKnown && !r.Reset.Before(t.reset), r.Reset.After(t.reset):
-		// First headers, a probe's answer, or a newer window.
-		t.mode = modeKnown
-		t.limit, t.used, t.reset = r.Limit, used, r.Reset
-		if !t.spentAt.IsZero() && used < budget(r.Limit, t.percent) {
-			// The budget ran out in the window ending at spentAt and has room again in the one ending at
-			// r.Reset: that is how long a request counts.
-			if l := r.Reset.Sub(t.spentAt); l > t.windowLen {
-				t.windowLen = l
-				t.log.LogAttrs(context.Background(), slog.LevelInfo, "quota: learned the rate-limit window length; pacing at no more than budget/window from now on",
-					slog.Duration("window", l), slog.Int("budget", budget(r.Limit, t.percent)))
-			}
-			t.spentAt = time.Time{}
-		}
-	case t.mode == modeKnown && r.Reset.Equal(t.reset):
-		t.limit = r.Limit
-		t.used = max(t.used, used)
-	default:
-		return // an answer from an older window
+	q.loggedWait = v.next
+	q.log.LogAttrs(ctx, slog.LevelInfo, "quota: budget used up; waiting for the rate-limit window to reset",
+		slog.Duration("wait", v.next.Sub(now).Round(time.Millisecond)), slog.Time("until", v.next),
+		slog.Int("used", v.used), slog.Int("budget", v.budget), slog.Int("limit", l.limit),
+		slog.Int("quota_limit_percent", q.percent), slog.String("window", windowText(l.window)))
+}
+
+// probe logs an attempt sent when no answer can show whether the budget has room.
+func (q *quotaLog) probe(ctx context.Context, l *quotaLedger) {
+	q.log.LogAttrs(ctx, slog.LevelInfo, "quota: no answer in flight can show whether the budget has room; sending one request after the rate-limit reset",
+		slog.Time("reset", l.reset), slog.Int("budget", budget(l.limit, q.percent)), slog.String("window", windowText(l.window)))
+}
+
+// noHeaders warns once about answers without usable rate-limit headers.
+func (q *quotaLog) noHeaders(status int, problem error) {
+	if q.warned {
+		return
 	}
-	t.windowEnd = t.reset
-	if !t.windowEnd.After(now) {
-		// The reset has passed but no newer window shows: do not probe in a tight loop.
-		t.windowEnd = now.Add(minPause)
+	q.warned = true
+	q.log.LogAttrs(context.Background(), slog.LevelWarn,
+		"quota: response without usable rate-limit headers; counting it as used, and sending one request at a time at 1 per second while no headers are known (logged once)",
+		slog.Int("status", status), slog.String("problem", problem.Error()))
+}
+
+// learned logs a new bound of the window length.
+func (q *quotaLog) learned(w time.Duration, b int) {
+	q.log.LogAttrs(context.Background(), slog.LevelInfo, "quota: learned the rate-limit window length; each request now counts against the budget until a window after its answer",
+		slog.Duration("window", w), slog.Int("budget", b))
+}
+
+func windowText(w time.Duration) string {
+	if w == 0 {
+		return "unknown"
 	}
-	kept := t.unreflected[:0]
-	for _, m := range t.unreflected {
-		if m >= seq { // this attempt was sent before that answer came back: it may not reflect it
-			kept = append(kept, m)
-		}
-	}
-	t.unreflected = kept
-	t.setPaceLocked(now)
+	return w.String()
 }

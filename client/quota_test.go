@@ -14,8 +14,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 func rateResp(limit, remaining int, reset time.Time) *http.Response {
@@ -26,102 +24,25 @@ func rateResp(limit, remaining int, reset time.Time) *http.Response {
 	return &http.Response{StatusCode: 200, Header: h, Body: http.NoBody}
 }
 
-func newTestQuota(percent int, now time.Time, logs *logBuffer) *quotaTransport {
+func newTestQuota(percent int, logs *logBuffer) *quotaTransport {
 	l := slog.New(slog.DiscardHandler)
 	if logs != nil {
 		l = logs.logger()
 	}
-	q := newQuotaTransport(nil, percent, l, &counters{})
-	q.now = func() time.Time { return now }
-	return q
-}
-
-// admit mimics acquire's bookkeeping for an attempt admitted without waiting.
-func (t *quotaTransport) admitForTest() uint64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.inflight++
-	t.seq++
-	return t.seq
-}
-
-func (t *quotaTransport) snapshot() (mode quotaMode, used int, reset time.Time, lim rate.Limit) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.mode, t.usedLocked(), t.reset, t.lim.Limit()
-}
-
-func TestQuotaObserve(t *testing.T) {
-	now := time.Unix(1_700_000_000, 0)
-	w1, w2 := now.Add(2*time.Second), now.Add(4*time.Second)
-	type obs struct {
-		seq  int // index into admitted attempts (1-based); answers may come out of order; 0 admits one more
-		resp *http.Response
-	}
-	noHeaders := func() *http.Response { return &http.Response{StatusCode: 502, Header: http.Header{}} }
-	tests := []struct {
-		name     string
-		percent  int
-		admitted int
-		answers  []obs
-		mode     quotaMode
-		used     int
-		reset    time.Time
-		pace     rate.Limit
-	}{
-		{"first answer", 100, 1, []obs{{1, rateResp(40, 30, w1)}}, modeKnown, 10, w1, 15},
-		{"in flight counts", 50, 3, []obs{{1, rateResp(40, 30, w1)}}, modeKnown, 12, w1, 4},
-		{"out of order answers keep the highest usage", 100, 2,
-			[]obs{{2, rateResp(40, 31, w1)}, {1, rateResp(40, 30, w1)}}, modeKnown, 10, w1, 15},
-		{"older answer in the same window does not lower usage", 100, 2,
-			[]obs{{2, rateResp(40, 30, w1)}, {1, rateResp(40, 35, w1)}}, modeKnown, 10, w1, 15},
-		{"newer window replaces usage", 100, 2,
-			[]obs{{1, rateResp(40, 0, w1)}, {2, rateResp(40, 39, w2)}}, modeKnown, 1, w2, 39.0 / 4},
-		{"answer from an older window is ignored", 100, 2,
-			[]obs{{2, rateResp(40, 39, w2)}, {1, rateResp(40, 0, w1)}}, modeKnown, 1, w2, 38.0 / 4}, // paced while 1 was in flight
-		{"header-less answer counts until a later-sent answer", 100, 3,
-			[]obs{{1, rateResp(40, 30, w1)}, {2, noHeaders()}}, modeKnown, 12, w1, 14},
-		{"a later-sent answer reflects the header-less one", 100, 2,
-			[]obs{{1, rateResp(40, 30, w1)}, {2, noHeaders()}, {0, nil}, {3, rateResp(40, 28, w1)}},
-			modeKnown, 12, w1, 14},
-		{"an answer sent before the header-less one came back does not reflect it", 100, 3,
-			[]obs{{1, rateResp(40, 30, w1)}, {3, noHeaders()}, {2, rateResp(40, 29, w1)}},
-			modeKnown, 12, w1, 14},
-		{"transport error counts too", 100, 2, []obs{{1, rateResp(40, 30, w1)}, {2, nil}}, modeKnown, 11, w1, 14.5},
-		{"no headers before any: degraded", 100, 1, []obs{{1, &http.Response{StatusCode: 200, Header: http.Header{}}}}, modeDegraded, 0, time.Time{}, degradedRate},
-		{"transport error before any headers: still probing", 100, 1, []obs{{1, nil}}, modeProbe, 0, time.Time{}, rate.Inf},
-		{"headers after degraded mode restore it", 100, 2,
-			[]obs{{1, noHeaders()}, {2, rateResp(40, 20, w1)}}, modeKnown, 20, w1, 10},
-		{"budget used up", 10, 1, []obs{{1, rateResp(40, 36, w1)}}, modeKnown, 4, w1, 0.5},
-		{"reset already passed: pause minPause", 100, 1, []obs{{1, rateResp(40, 30, now)}}, modeKnown, 10, now, rate.Limit(30 / minPause.Seconds())},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			q := newTestQuota(tt.percent, now, nil)
-			var seqs []uint64
-			for range tt.admitted {
-				seqs = append(seqs, q.admitForTest())
-			}
-			for _, o := range tt.answers {
-				if o.seq == 0 {
-					seqs = append(seqs, q.admitForTest())
-					continue
-				}
-				q.observe(seqs[o.seq-1], o.resp)
-			}
-			mode, used, reset, pace := q.snapshot()
-			if mode != tt.mode || used != tt.used || !reset.Equal(tt.reset) || math.Abs(float64(pace-tt.pace)) > 1e-9 {
-				t.Fatalf("mode %v used %d reset %v pace %v; want %v %d %v %v", mode, used, reset.Unix(), pace, tt.mode, tt.used, tt.reset.Unix(), tt.pace)
-			}
-		})
-	}
+	return newQuotaTransport(nil, percent, DefaultMaxQuotaWait, l, &counters{})
 }
 
 func TestQuotaWarnsOnceAboutHeaders(t *testing.T) {
 	var logs logBuffer
-	q := newTestQuota(100, time.Now(), &logs)
+	q := newTestQuota(100, &logs)
+	clock := time.Unix(1_700_000_000, 0)
+	q.now = func() time.Time { clock = clock.Add(degradedInterval); return clock } // no real waits
 	for range 3 {
-		q.observe(q.admitForTest(), &http.Response{StatusCode: 200, Header: http.Header{"X-Ratelimit-Limit": {"x"}}})
+		seq, err := q.acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.observe(seq, &http.Response{StatusCode: 200, Header: http.Header{"X-Ratelimit-Limit": {"x"}}})
 	}
 	lines := logs.lines("level=WARN")
 	if len(lines) != 1 || !strings.Contains(lines[0], "X-RateLimit-Limit") || !strings.Contains(lines[0], "1 per second") {
@@ -209,7 +130,7 @@ func TestQuotaTransportKeepsBudget(t *testing.T) {
 		t.Run(fmt.Sprintf("quota %d%%", pct), func(t *testing.T) {
 			t.Parallel()
 			site := &fakeSite{limit: 20, window: time.Second, headers: true, counts: map[int64]int{}, hold: 2 * time.Millisecond}
-			q := newQuotaTransport(site, pct, slog.New(slog.DiscardHandler), &counters{})
+			q := newQuotaTransport(site, pct, DefaultMaxQuotaWait, slog.New(slog.DiscardHandler), &counters{})
 			b := budget(20, pct)
 			// About 2.5 windows of budget, from 5 goroutines.
 			each := max(1, b*5/2/5)
@@ -235,7 +156,7 @@ func TestQuotaOneAtATimeUntilHeaders(t *testing.T) {
 	t.Run("before the first response", func(t *testing.T) {
 		t.Parallel()
 		site := &fakeSite{limit: 1000, window: time.Second, headers: true, counts: map[int64]int{}, gate: make(chan struct{}), hold: 20 * time.Millisecond}
-		q := newQuotaTransport(site, 100, slog.New(slog.DiscardHandler), &counters{})
+		q := newQuotaTransport(site, 100, DefaultMaxQuotaWait, slog.New(slog.DiscardHandler), &counters{})
 		done := make(chan struct{})
 		go func() { runWorkers(t, q, 4, 3); close(done) }()
 		time.Sleep(100 * time.Millisecond) // let every worker reach the transport
@@ -255,7 +176,7 @@ func TestQuotaOneAtATimeUntilHeaders(t *testing.T) {
 		t.Parallel()
 		var logs logBuffer
 		site := &fakeSite{limit: 1000, window: time.Second, headers: false, counts: map[int64]int{}, hold: 10 * time.Millisecond}
-		q := newQuotaTransport(site, 100, logs.logger(), &counters{})
+		q := newQuotaTransport(site, 100, DefaultMaxQuotaWait, logs.logger(), &counters{})
 		runWorkers(t, q, 3, 1)
 		if site.maxInflight != 1 {
 			t.Errorf("max in flight without headers = %d, want 1", site.maxInflight)
@@ -267,9 +188,9 @@ func TestQuotaOneAtATimeUntilHeaders(t *testing.T) {
 }
 
 func TestQuotaWaitCutShort(t *testing.T) {
-	reset := time.Now().Add(time.Hour)
+	reset := time.Now().Add(10 * time.Minute) // within DefaultMaxQuotaWait
 	used := &fakeRT{resp: func() *http.Response { return rateResp(10, 0, reset) }}
-	q := newQuotaTransport(used, 100, slog.New(slog.DiscardHandler), &counters{})
+	q := newQuotaTransport(used, 100, DefaultMaxQuotaWait, slog.New(slog.DiscardHandler), &counters{})
 	hc := &http.Client{Transport: q}
 	req, _ := http.NewRequest("GET", "http://site.invalid/x", nil)
 	resp, err := hc.Do(req)
@@ -294,10 +215,67 @@ func TestQuotaWaitCutShort(t *testing.T) {
 		t.Fatalf("%d requests sent, want 1: the budget was used up", used.calls.Load())
 	}
 	q.mu.Lock()
-	inflight := q.inflight
+	inflight := len(q.ledger.inflight)
 	q.mu.Unlock()
 	if inflight != 0 {
 		t.Fatalf("in flight after canceled waits = %d", inflight)
+	}
+}
+
+// TestQuotaWaitTooLong: a wait for an X-RateLimit-Reset beyond the bound ends the call at once with a
+// *QuotaWaitError naming the reset, and sends nothing more.
+func TestQuotaWaitTooLong(t *testing.T) {
+	reset := time.Now().Add(23 * time.Hour).Truncate(time.Second)
+	for _, tt := range []struct {
+		name    string
+		maxWait time.Duration
+		reset   time.Time
+		tooLong bool
+	}{
+		{"23 hours, default bound", DefaultMaxQuotaWait, reset, true},
+		{"23 hours, bound of a minute", time.Minute, reset, true},
+		{"20 minutes, default bound", DefaultMaxQuotaWait, time.Now().Add(20 * time.Minute).Truncate(time.Second), true},
+		{"10 minutes, default bound", DefaultMaxQuotaWait, time.Now().Add(10 * time.Minute), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			site := &fakeRT{resp: func() *http.Response { return rateResp(10, 0, tt.reset) }}
+			q := newQuotaTransport(site, 100, tt.maxWait, slog.New(slog.DiscardHandler), &counters{})
+			hc := &http.Client{Transport: q}
+			req, _ := http.NewRequest("GET", "http://site.invalid/x", nil)
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			// A guard, not a timing assertion: a call that slept instead would end with DeadlineExceeded.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			if !tt.tooLong { // a wait within the bound goes on until something else ends it
+				ctx, cancel = context.WithCancel(context.Background())
+				time.AfterFunc(20*time.Millisecond, cancel)
+			}
+			defer cancel()
+			_, err = hc.Do(req.WithContext(ctx))
+			var qe *QuotaWaitError
+			if got := errors.As(err, &qe); got != tt.tooLong {
+				t.Fatalf("err = %v; want a QuotaWaitError: %v", err, tt.tooLong)
+			}
+			if tt.tooLong {
+				if !errors.Is(err, ErrQuotaWaitTooLong) || !errors.Is(err, ErrQuotaWait) || errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("errors.Is fails: %v", err)
+				}
+				if !qe.Until.Equal(tt.reset) || qe.Max != tt.maxWait || qe.Budget != 10 || qe.Used != 10 {
+					t.Errorf("error = %+v", *qe)
+				}
+				if !strings.Contains(err.Error(), tt.reset.UTC().Format(time.RFC3339)) {
+					t.Errorf("error text does not say when: %v", err)
+				}
+			} else if !errors.Is(err, context.Canceled) {
+				t.Errorf("err = %v, want the wait to be cut by the cancel", err)
+			}
+			if n := site.calls.Load(); n != 1 {
+				t.Errorf("%d requests sent, want 1", n)
+			}
+		})
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 // checkpoint records the largest replication values a chain's page wrote
 // (pageMax, per member; nil for none), and, when chainDone, that the chain
 // finished; then it moves the bookmarks and writes a STATE.
-func (s *Syncer) checkpoint(c chain, pageMax []time.Time, chainDone bool) error {
+func (s *Syncer) checkpoint(c *chain, pageMax []time.Time, chainDone bool) error {
 	s.stateMu.Lock()
 	defer s.stateMu.Unlock()
 	l, w := c.l, c.w
@@ -36,7 +36,7 @@ func (s *Syncer) checkpoint(c chain, pageMax []time.Time, chainDone bool) error 
 
 // finishChain marks a chain read to its end, writes a STATE, and logs each
 // stream of the listing as done when it was the listing's last chain.
-func (s *Syncer) finishChain(c chain) error {
+func (s *Syncer) finishChain(c *chain) error {
 	if err := s.checkpoint(c, nil, true); err != nil {
 		return err
 	}
@@ -61,9 +61,13 @@ func (s *Syncer) finishChain(c chain) error {
 // advance moves each member's bookmark to the largest replication value
 // written in the contiguous prefix of finished windows plus the first
 // unfinished one. Later windows' records are written but not yet covered: an
-// interrupted run re-reads them (duplicates, never a loss). s.stateMu is
-// held.
+// interrupted run re-reads them (duplicates, never a loss). A listing whose
+// records came out of order moves its bookmarks only once it is finished.
+// s.stateMu is held.
 func (s *Syncer) advance(l *listing) {
+	if l.unordered && l.remaining > 0 {
+		return
+	}
 	for _, m := range l.members {
 		var best time.Time
 		for i, w := range l.windows {
@@ -90,4 +94,19 @@ func (s *Syncer) finalState() error {
 	s.stateMu.Lock()
 	defer s.stateMu.Unlock()
 	return s.Out.WriteState(s.State.Snapshot())
+}
+
+// markUnordered notes that a listing's records came out of position order:
+// its bookmarks stay where they are until every record of the listing is
+// written, so that an interruption cannot leave a bookmark ahead of
+// records not yet written. One WARN line per listing.
+func (s *Syncer) markUnordered(l *listing) {
+	s.stateMu.Lock()
+	first := !l.unordered
+	l.unordered = true
+	s.stateMu.Unlock()
+	if first {
+		s.logger().Warn(fmt.Sprintf("%s: records arrived out of updated_at order; the bookmark moves only when the listing is read to its end", l.names()),
+			"stream", l.members[0].sel.Stream.Name)
+	}
 }

@@ -11,21 +11,32 @@ import (
 	"github.com/tap-recurly/tap-recurly/client"
 	"github.com/tap-recurly/tap-recurly/internal/excerpt"
 	"github.com/tap-recurly/tap-recurly/internal/jsonscan"
+	"github.com/tap-recurly/tap-recurly/state"
 )
 
 // pageOut is what one page gives each member stream of its listing, and
 // where the page ends in the listing.
 type pageOut struct {
-	batches [][]json.RawMessage // records to write, per member
-	max     []time.Time         // largest replication value among them, per member
-	last    time.Time           // position of the last record kept (see listing.position)
-	ordered bool                // every record's position exact and in ascending order
-	past    bool                // records past the chain's until were skipped
+	batches   [][]json.RawMessage // records to write, per member
+	max       []time.Time         // largest replication value among them (at most the run's end), per member
+	last      time.Time           // position of the last record kept (see listing.position)
+	ordered   bool                // every record's position exact and in ascending order
+	backwards bool                // a record's exact position is earlier than one before it in the chain
+	past      bool                // records past the chain's until were skipped
+}
+
+// sourceRecord is one record of a page, as the page loop sees it.
+type sourceRecord struct {
+	i        int // index in its page
+	raw      json.RawMessage
+	fields   [][]byte  // the listing's keys
+	pos      time.Time // its position in the listing
+	repaired bool      // the client replaced invalid UTF-8 in it with U+FFFD
 }
 
 // writePage writes one page of a chain: the listing's SCHEMAs (first page
 // only), each member's records, then the bookmarks over them and a STATE.
-func (s *Syncer) writePage(ctx context.Context, c chain, page *client.Page) (pageOut, error) {
+func (s *Syncer) writePage(ctx context.Context, c *chain, page *client.Page) (pageOut, error) {
 	if err := s.writeSchemas(c.l); err != nil {
 		return pageOut{}, err
 	}
@@ -36,43 +47,86 @@ func (s *Syncer) writePage(ctx context.Context, c chain, page *client.Page) (pag
 	if err := s.emit(c.l, out); err != nil {
 		return out, err
 	}
+	if out.backwards {
+		s.markUnordered(c.l)
+	}
 	return out, s.checkpoint(c, out.max, false)
 }
 
 // extract takes each member stream's records out of a page, in order.
-func (s *Syncer) extract(ctx context.Context, c chain, page *client.Page) (pageOut, error) {
+func (s *Syncer) extract(ctx context.Context, c *chain, page *client.Page) (pageOut, error) {
 	l := c.l
 	out := pageOut{batches: make([][]json.RawMessage, len(l.members)), max: make([]time.Time, len(l.members)), ordered: true}
-	fields := make([][]byte, len(l.keys))
+	src := sourceRecord{fields: make([][]byte, len(l.keys))}
+	repaired := page.Repaired
 	for i, rec := range page.Records {
-		if err := l.fieldsOf(page, i, fields); err != nil {
+		src.i, src.raw = i, rec
+		src.repaired = len(repaired) > 0 && repaired[0] == i
+		if src.repaired {
+			repaired = repaired[1:]
+		}
+		if err := l.fieldsOf(page, i, src.fields); err != nil {
 			return out, err
 		}
-		pos, exact := l.position(fields)
-		if !c.until.IsZero() && pos.After(c.until) {
-			out.past = true // a later window's record
+		var keep bool
+		if src.pos, keep = c.place(src.fields, &out); !keep {
 			continue
 		}
-		out.ordered = out.ordered && exact && !pos.Before(out.last)
-		out.last = pos
 		for mi, m := range l.members {
-			if m.filter && !pos.IsZero() && pos.Before(m.start) {
-				continue // before this stream's bookmark: read for another member
-			}
-			r, rk, err := s.recordOf(ctx, l, m, i, rec, fields)
-			if err != nil {
+			if err := s.take(ctx, c, mi, m, src, &out); err != nil {
 				return out, err
 			}
-			if r == nil {
-				continue
-			}
-			if rk.After(out.max[mi]) {
-				out.max[mi] = rk
-			}
-			out.batches[mi] = append(out.batches[mi], r)
 		}
 	}
 	return out, nil
+}
+
+// place finds where a record is in the listing and notes it in out; false
+// when the record belongs to a later window.
+func (c *chain) place(fields [][]byte, out *pageOut) (time.Time, bool) {
+	pos, exact := c.l.position(fields)
+	if !c.until.IsZero() && pos.After(c.until) {
+		out.past = true
+		return pos, false
+	}
+	if exact {
+		out.backwards = out.backwards || pos.Before(c.prev)
+		c.prev = pos
+	}
+	out.ordered = out.ordered && exact && !pos.Before(out.last)
+	out.last = pos
+	return pos, true
+}
+
+// take adds member m's record from src, if it has one, to out. A
+// replication value after the run's end is kept in the record but moves
+// the bookmark only to the end.
+func (s *Syncer) take(ctx context.Context, c *chain, mi int, m *member, src sourceRecord, out *pageOut) error {
+	if m.filter && !src.pos.IsZero() && src.pos.Before(m.start) {
+		return nil // before this stream's bookmark: read for another member
+	}
+	r, err := s.recordOf(ctx, c.l, m, src)
+	if err != nil || r.body == nil {
+		return err
+	}
+	name := m.sel.Stream.Name
+	if src.repaired && m.warnedRepaired.CompareAndSwap(false, true) {
+		s.logger().Warn(fmt.Sprintf("stream %s: record %q held invalid UTF-8, replaced with U+FFFD (further ones in this stream are not reported)", name, r.id),
+			"stream", name, "record", r.id)
+	}
+	rk := r.rk
+	if end := c.l.end; rk.After(end) {
+		if m.warnedFuture.CompareAndSwap(false, true) {
+			s.logger().Warn(fmt.Sprintf("stream %s: record %q has %s %s, after this run's end %s; it is emitted, but the bookmark stops at %s",
+				name, r.id, m.sel.Stream.ReplicationKey, state.Format(rk), state.Format(end), state.Format(end)), "stream", name, "record", r.id)
+		}
+		rk = end
+	}
+	if rk.After(out.max[mi]) {
+		out.max[mi] = rk
+	}
+	out.batches[mi] = append(out.batches[mi], r.body)
+	return nil
 }
 
 // fieldsOf puts record i's listing keys into fields: from the client's
@@ -106,49 +160,54 @@ func (l *listing) position(fields [][]byte) (pos time.Time, exact bool) {
 	return pos, false
 }
 
-// recordOf is member m's record from source record i (nil when the source
-// record has none), checked and projected, with its replication value
-// (zero when null).
-func (s *Syncer) recordOf(ctx context.Context, l *listing, m *member, i int, rec json.RawMessage, fields [][]byte) (json.RawMessage, time.Time, error) {
+// record is one stream's record, checked and projected.
+type record struct {
+	body json.RawMessage // nil: the source record gives none
+	id   string
+	rk   time.Time // the replication value; zero when null
+}
+
+// recordOf is member m's record from a source record.
+func (s *Syncer) recordOf(ctx context.Context, l *listing, m *member, src sourceRecord) (record, error) {
 	st := m.sel.Stream
-	out, pk, rk := rec, fields[max(m.pkKey, 0)], fields[max(m.rkKey, 0)]
+	out, pk, rk := src.raw, src.fields[max(m.pkKey, 0)], src.fields[max(m.rkKey, 0)]
 	if m.embKey >= 0 {
-		emb, err := s.embedded(ctx, l, m, i, fields)
+		emb, err := s.embedded(ctx, l, m, src.fields)
 		if err != nil || emb == nil {
-			return nil, time.Time{}, err
+			return record{}, err
 		}
 		var sub [2][]byte
 		if err := jsonscan.Fields(emb, []string{st.KeyProperty, st.ReplicationKey}, sub[:]); err != nil {
-			return nil, time.Time{}, fmt.Errorf("%s: embedded %s of record %d is not a JSON object: %w", st.Name, st.Embedded, i, err)
+			return record{}, fmt.Errorf("%s: embedded %s of record %d is not a JSON object: %w", st.Name, st.Embedded, src.i, err)
 		}
 		out, pk, rk = emb, sub[0], sub[1]
 	}
-	id, ok := jsonscan.String(pk)
-	if !ok || id == "" {
-		return nil, time.Time{}, &RecordError{Stream: st.Name, Index: i, Problem: fmt.Sprintf("missing primary key %q", st.KeyProperty)}
+	r := record{body: out}
+	var ok bool
+	if r.id, ok = jsonscan.String(pk); !ok || r.id == "" {
+		return record{}, &RecordError{Stream: st.Name, Index: src.i, Problem: fmt.Sprintf("missing primary key %q", st.KeyProperty)}
 	}
-	var t time.Time
 	if !jsonscan.IsNull(rk) {
 		v, ok := jsonscan.String(rk)
 		var err error
-		if t, err = time.Parse(time.RFC3339Nano, v); !ok || err != nil {
-			return nil, time.Time{}, &RecordError{Stream: st.Name, ID: id, Index: i, Problem: fmt.Sprintf("%s %s is not an RFC 3339 timestamp", st.ReplicationKey, excerpt.Bytes(rk, 60))}
+		if r.rk, err = time.Parse(time.RFC3339Nano, v); !ok || err != nil {
+			return record{}, &RecordError{Stream: st.Name, ID: r.id, Index: src.i, Problem: fmt.Sprintf("%s %s is not an RFC 3339 timestamp", st.ReplicationKey, excerpt.Bytes(rk, 60))}
 		}
 	}
 	if m.sel.Project != nil {
 		projected, err := m.sel.Project(out)
 		if err != nil {
-			return nil, time.Time{}, &RecordError{Stream: st.Name, ID: id, Index: i, Problem: err.Error()}
+			return record{}, &RecordError{Stream: st.Name, ID: r.id, Index: src.i, Problem: err.Error()}
 		}
-		out = projected
+		r.body = projected
 	}
-	return out, t, nil
+	return r, nil
 }
 
 // embedded is the record a source record embeds for m (nil when it holds
 // null or none), fetched from the stream's Fallback path when the source
 // record lacks the field altogether.
-func (s *Syncer) embedded(ctx context.Context, l *listing, m *member, i int, fields [][]byte) (json.RawMessage, error) {
+func (s *Syncer) embedded(ctx context.Context, l *listing, m *member, fields [][]byte) (json.RawMessage, error) {
 	st := m.sel.Stream
 	emb := fields[m.embKey]
 	if emb == nil && st.Fallback != "" {

@@ -41,7 +41,8 @@ type listing struct {
 
 	// Guarded by Syncer.stateMu once chains run.
 	windows   []*window
-	remaining int // windows not yet finished
+	remaining int  // windows not yet finished
+	unordered bool // records came out of position order: bookmarks wait for the end
 
 	startOnce  sync.Once
 	startedAt  atomic.Pointer[time.Time]
@@ -63,6 +64,7 @@ type chain struct {
 	w      *window
 	path   string
 	params client.ListParams
+	prev   time.Time // the last exact position the chain has seen
 	// until, when set, ends the chain early: records positioned after it
 	// belong to a later window, which reads them; the chain skips them
 	// and stops after the page where they begin.
@@ -81,6 +83,8 @@ type member struct {
 	count   atomic.Int64
 	winMax  []time.Time // largest replication value written, per window
 	lastLog atomic.Int64
+
+	warnedRepaired, warnedFuture atomic.Bool // one WARN line each per stream
 }
 
 // plan groups the selected streams by the listing they read and works out

@@ -26,7 +26,7 @@ func (s *Syncer) start(ctx context.Context, p *pool, l *listing) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", l.names(), err)
 	}
-	out, err := s.writePage(ctx, head, first)
+	out, err := s.writePage(ctx, &head, first)
 	if err != nil {
 		return err
 	}
@@ -36,7 +36,7 @@ func (s *Syncer) start(ctx context.Context, p *pool, l *listing) error {
 			return err
 		}
 	}
-	return s.readPages(ctx, head, func(yield func(*client.Page, error) bool) {
+	return s.readPages(ctx, &head, func(yield func(*client.Page, error) bool) {
 		for page, err, ok := next(); ok && yield(page, err); page, err, ok = next() {
 		}
 	})
@@ -115,13 +115,13 @@ func (s *Syncer) count(ctx context.Context, l *listing, from time.Time, k int) (
 // readChain pages through one cursor chain with API.List (the one paging
 // loop, which also refuses a chain that loops).
 func (s *Syncer) readChain(ctx context.Context, c chain) error {
-	return s.readPages(ctx, c, s.API.List(ctx, c.path, c.params))
+	return s.readPages(ctx, &c, s.API.List(ctx, c.path, c.params))
 }
 
 // readPages writes each page of a chain, stopping early when a page passes
 // the chain's bound (the rest belongs to a later window), then marks the
 // chain finished.
-func (s *Syncer) readPages(ctx context.Context, c chain, pages iter.Seq2[*client.Page, error]) error {
+func (s *Syncer) readPages(ctx context.Context, c *chain, pages iter.Seq2[*client.Page, error]) error {
 	for page, err := range pages {
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.l.names(), err)
