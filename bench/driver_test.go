@@ -75,8 +75,8 @@ func TestTargets(t *testing.T) {
 	big := scenario{Name: "big", For: []string{forMemory}}
 	quota := quotaSite(scenario{Name: "quota", For: []string{forQuota}, QuotaLimit: 30}) // 3 requests/s allowed
 	incr := scenario{Name: "incr", For: []string{forIncremental}}
-	floorRun := run(scenario{Name: "floor", For: []string{forCPU}}, 300_000, 0, 0, 3*time.Second, time.Second, 1, nil)
-	floorRun.Floor = &spawnResult{User: time.Second, Sys: time.Second / 2} // x2.0
+	floorRun := run(scenario{Name: "floor", For: []string{forCPU, forFloor}}, 300_000, 0, 0, 3*time.Second, time.Second, 1, nil)
+	floorRun.TapCPU, floorRun.FloorCPU = 3*time.Second, 3*time.Second/2 // x2.0
 	quotaRun := run(quota, 1000, 90, 100, time.Second, 35*time.Second, 1, map[int]int{200: 89, 429: 1})
 	quotaRun.WorstWindow, quotaRun.Budget = 31, 30
 	incrRun := run(incr, 10, 0, 0, time.Second, time.Second, 1, nil)

@@ -27,20 +27,36 @@ import (
 	"github.com/tap-recurly/tap-recurly/streams"
 )
 
-// TestFaultSoak: a full sync of about 12,000 records through 6% 500s, 4%
-// 503s, 4% 429s with Retry-After, 4% connection resets and 4% bodies cut off
-// mid-JSON exits 0 and emits exactly the set of (stream, id, replication
-// value) a fault-free run emits.
+// TestFaultSoak: a full sync of about 12,000 records through 4% 500s, 4%
+// 503s, 3% 429s with Retry-After, 3% connection resets, 3% bodies cut off
+// mid-JSON and 2% each of Cloudflare's 520, 522 and 524 HTML pages exits 0
+// and emits exactly the set of (stream, id, replication value) a fault-free
+// run emits. It runs twice: with gzip bodies (what Recurly's edge answers
+// Go's default Accept-Encoding with; a cut-off gzip stream is a cut-off
+// body) and with plain JSON.
 //
 // max_workers 64 splits the big listings into time windows fetched at once,
 // so faults land on counts and on pages of concurrent windows. The site's
 // fault sequence is seeded, so which kinds are drawn is fixed: every kind is
-// (the test checks it). At a 22% fault rate a request exhausts its 9
-// attempts with odds of about 1 in 800,000.
+// (the test checks it). At a 26% fault rate a request exhausts its 9
+// attempts with odds of about 1 in 180,000.
 // Retry waits are shortened through env (the 1 s Retry-After is clamped to
 // 20 ms); the policy is the tap's own.
 func TestFaultSoak(t *testing.T) {
-	srv := newTestSite(t, recurlytest.Config{Seed: 41, Counts: recurlytest.ScaledCounts(12000)})
+	for _, tt := range []struct {
+		name   string
+		noGzip bool
+	}{
+		{"gzip", false}, // what Recurly's edge answers Go's default Accept-Encoding with
+		{"plain JSON", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) { faultSoak(t, tt.noGzip) })
+	}
+}
+
+// faultSoak is TestFaultSoak with the site's compression on or off.
+func faultSoak(t *testing.T, noGzip bool) {
+	srv := newTestSite(t, recurlytest.Config{Seed: 43, Counts: recurlytest.ScaledCounts(12000), NoGzip: noGzip})
 	dir := t.TempDir()
 	cfg := siteConfig(srv, "")
 	cfg["max_workers"] = 64
@@ -56,7 +72,8 @@ func TestFaultSoak(t *testing.T) {
 	addSeen(seen, want)
 	checkCovers(t, srv, seen)
 
-	srv.Site.SetFaults(recurlytest.Faults{Status500: 0.06, Status503: 0.04, Status429: 0.04, ConnReset: 0.04, Truncate: 0.04, RetryAfter: time.Second})
+	srv.Site.SetFaults(recurlytest.Faults{Status500: 0.04, Status503: 0.04, Status429: 0.03, ConnReset: 0.03, Truncate: 0.03,
+		CF520: 0.02, CF522: 0.02, CF524: 0.02, RetryAfter: time.Second})
 	srv.Site.ResetRequests()
 	faulty := runInProcess(t, "fault soak: faults", e, "--config", cfgPath, "--log-level", "debug")
 	if faulty.code != ExitOK {
@@ -69,7 +86,7 @@ func TestFaultSoak(t *testing.T) {
 		faults[r.Fault]++
 	}
 	t.Logf("requests by fault: %v", faults)
-	for _, f := range []string{"500", "503", "429", "reset", "truncate"} {
+	for _, f := range []string{"500", "503", "429", "reset", "truncate", "cf520", "cf522", "cf524"} {
 		if faults[f] == 0 {
 			t.Errorf("no %q fault was injected: the soak did not exercise it", f)
 		}

@@ -183,6 +183,7 @@ func newClient(cfg *config.Config, log *slog.Logger, extra ...client.Option) (*c
 		client.WithUserAgent(ua),
 		client.WithQuotaLimit(cfg.QuotaLimit),
 		client.WithTimeout(cfg.RequestTimeout),
+		client.WithMaxQuotaWait(cfg.MaxQuotaWait),
 		client.WithLogger(log),
 		client.WithRequestHook(func(ri client.RequestInfo) {
 			status := "succeeded"

@@ -38,6 +38,9 @@ type Config struct {
 	BaseURL        string
 	MaxWorkers     int           // streams and time windows fetched at once
 	RequestTimeout time.Duration // per HTTP attempt
+	// MaxQuotaWait is the longest the tap waits for the API (a quota reset,
+	// a Retry-After) before it stops with a final STATE instead.
+	MaxQuotaWait time.Duration
 }
 
 // SiteID is the site as addressed in API paths: "subdomain-<name>".
@@ -117,6 +120,9 @@ var Settings = []Setting{
 	{Name: "request_timeout", Kind: KindInteger, Default: 300, Min: 1, Max: 3600,
 		Description: "Seconds one HTTP attempt may take before it is retried.",
 		setInt:      func(c *Config, n int) { c.RequestTimeout = time.Duration(n) * time.Second }},
+	{Name: "max_quota_wait", Kind: KindInteger, Default: 900, Min: 1, Max: 86400,
+		Description: "Seconds the tap may wait for the rate-limit window to reset (X-RateLimit-Reset) before it stops with a final STATE and says when the quota resets, rather than sleep for hours.",
+		setInt:      func(c *Config, n int) { c.MaxQuotaWait = time.Duration(n) * time.Second }},
 }
 
 // Problems is every problem found in one config file, one line each.

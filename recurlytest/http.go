@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	kgzip "github.com/klauspost/compress/gzip"
 	"net"
 	"net/http"
 	"net/url"
@@ -179,7 +180,10 @@ func acceptsGzip(r *http.Request) bool {
 	return false
 }
 
-var gzipPool = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed); return w }}
+// gzipPool holds klauspost/compress gzip writers at BestSpeed: about three
+// times faster than compress/gzip's for the same ratio, so compression does
+// not make the site, rather than the tap, what a benchmark measures.
+var gzipPool = sync.Pool{New: func() any { w, _ := kgzip.NewWriterLevel(nil, kgzip.BestSpeed); return w }}
 
 // writeGzip sends resp gzip-compressed, streamed: the header is flushed
 // before the body, so the answer is chunked and has no Content-Length, as
@@ -194,7 +198,7 @@ func writeGzip(w http.ResponseWriter, r *http.Request, resp response) {
 		return
 	}
 	http.NewResponseController(w).Flush()
-	zw := gzipPool.Get().(*gzip.Writer)
+	zw := gzipPool.Get().(*kgzip.Writer)
 	zw.Reset(w)
 	zw.Write(resp.body)
 	zw.Close()
