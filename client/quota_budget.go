@@ -73,9 +73,11 @@ type allowance struct {
 // quotaVerdict is plan's answer.
 type quotaVerdict struct {
 	n      int       // attempts that may go now
+	room   int       // attempts the budget (and the bucket's allowance) leaves room for now, paced or not
 	next   time.Time // when n == 0: when to plan again; zero means when an answer comes
 	probe  bool      // the attempt allowed is a probe: no answer can show the room, so one is sent at next
 	used   int       // usage as planned (own occupancy + others), for logs
+	others int       // the others' share in it
 	budget int
 	reset  time.Time // the site's latest X-RateLimit-Reset
 }
@@ -122,13 +124,20 @@ func (l *quotaLedger) plan(now time.Time) quotaVerdict {
 	}
 	l.prune(now)
 	v := quotaVerdict{budget: budget(l.limit, l.percent), reset: l.reset}
-	v.used = l.occupancy(now) + l.others(now)
+	v.others = l.others(now)
+	v.used = l.occupancy(now) + v.others
 	v.n = v.budget - v.used
 	if l.window == 0 {
 		v.n = min(v.n, l.bucketAllowance(now, v.n))
 	}
+	v.room = max(0, v.n)
 	if v.n > 0 {
 		l.probeAt = time.Time{}
+		if next := l.paced(v); now.Before(next) {
+			v.n, v.next = 0, next
+		} else if !next.IsZero() {
+			v.n = 1
+		}
 		return v
 	}
 	v.n = 0
@@ -156,6 +165,23 @@ func (l *quotaLedger) nextFree(now time.Time, v quotaVerdict) time.Time {
 		return time.Time{}
 	}
 	return l.freeAt(v.budget)
+}
+
+// paced is the earliest time the next attempt may go so that what may still be sent is spread out rather than
+// sent at once (zero: no pacing): with the window unknown, the bucket's allowance evenly over the rest of the
+// bucket; with it known, no faster than the budget left by the others over one window. Spreading also lets the
+// answers sample every part of a bucket, so the others' share is seen at its peak, just before a reset.
+func (l *quotaLedger) paced(v quotaVerdict) time.Time {
+	if l.lastSent.IsZero() {
+		return time.Time{}
+	}
+	if l.window == 0 {
+		if !l.allow.passed && l.allow.left > 0 && l.reset.After(l.lastSent) {
+			return l.lastSent.Add(l.reset.Sub(l.lastSent) / time.Duration(l.allow.left+1))
+		}
+		return time.Time{}
+	}
+	return l.lastSent.Add(l.window / time.Duration(max(1, v.budget-v.others)))
 }
 
 // admit records an attempt sent at now and returns its sequence number.

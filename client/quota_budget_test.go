@@ -1,6 +1,10 @@
 package client
 
 import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -22,7 +26,8 @@ type ledgerStep struct {
 	// send: plan must allow at least one attempt, which is admitted (its seq is the count of sends so far).
 	// answer: attempt seq is answered with status and, unless rem < 0, headers Limit=limit, Remaining=rem,
 	// Reset=t0+reset seconds.
-	// plan: plan must say n attempts may go, and if none, next (ms after t0; -1 for "when an answer comes").
+	// plan: the budget must leave room for n attempts, and if none, the next may go at next (ms after t0; -1
+	// for "when an answer comes"). pace: plan must let n go now (paced), and if none, the next at next.
 	op                string
 	seq, status       int
 	limit, rem, reset int
@@ -38,6 +43,7 @@ func ansStatus(ms, seq, status int) ledgerStep {
 	return ledgerStep{ms: ms, op: "answer", seq: seq, status: status, rem: -1}
 }
 func plan(ms, n, next int) ledgerStep { return ledgerStep{ms: ms, op: "plan", n: n, next: next} }
+func pace(ms, n, next int) ledgerStep { return ledgerStep{ms: ms, op: "pace", n: n, next: next} }
 
 // sends returns n sends at ms, and answers for them at ms+1.. from the site's view: Remaining counting down
 // from rem, in the bucket ending at reset.
@@ -97,6 +103,13 @@ func TestQuotaLedger(t *testing.T) {
 				plan(2030, 7, 0)), // own 3 answered within 2 s; others 0 (#6 and #7 were in flight together; the
 			// lower usage was counted first)
 			2 * time.Second},
+		{"paced: the bucket's allowance is spread until its reset", 100,
+			steps(send(0), ans(10, 1, 10, 9, 1), pace(20, 0, 200), pace(199, 0, 200), pace(200, 1, 0)), 0},
+		{"paced: with the window known, no faster than the budget left by the others over a window", 100,
+			steps(send(0), ans(10, 1, 10, 9, 1), send(1000), ans(1010, 2, 10, 9, 2), pace(1030, 0, 1100), pace(1100, 1, 0),
+				send(1100), ans(1110, 3, 10, 4, 2), // others 4 now: 1 s / (10-4) apart
+				pace(1200, 0, 1100+166), pace(1267, 1, 0)),
+			time.Second},
 		{"no room, nothing in flight, window unknown: one probe at the reset", 100,
 			steps(send(0), ans(10, 1, 10, 0, 3), plan(20, 0, 3000), plan(2999, 0, 3000),
 				ledgerStep{ms: 3000, op: "plan", n: 1, probe: true}),
@@ -127,9 +140,9 @@ func TestQuotaLedger(t *testing.T) {
 			for i, s := range tt.steps {
 				now := t0.Add(time.Duration(s.ms) * time.Millisecond)
 				switch s.op {
-				case "send":
+				case "send": // the budget arithmetic; pacing has its own cases
 					v := l.plan(now)
-					if v.n < 1 {
+					if v.room < 1 && v.n < 1 {
 						t.Fatalf("step %d (send at %d ms): plan = %+v, want room", i, s.ms, v)
 					}
 					seqs = append(seqs, l.admit(now, v))
@@ -139,13 +152,17 @@ func TestQuotaLedger(t *testing.T) {
 						r = &Rate{Limit: s.limit, Remaining: s.rem, Reset: t0.Add(time.Duration(s.reset) * time.Second)}
 					}
 					l.answer(seqs[s.seq-1], now, s.status, r)
-				case "plan":
+				case "plan", "pace":
 					v := l.plan(now)
 					next := -1
 					if !v.next.IsZero() {
 						next = int(v.next.Sub(t0) / time.Millisecond)
 					}
-					if v.n != s.n || (v.n == 0 && next != s.next) || v.probe != s.probe {
+					n := v.n
+					if s.op == "plan" && !v.probe && l.mode == modeKnown {
+						n = v.room
+					}
+					if n != s.n || (n == 0 && next != s.next) || v.probe != s.probe {
 						t.Fatalf("step %d (plan at %d ms): n %d next %d probe %v (used %d of %d); want n %d next %d probe %v",
 							i, s.ms, v.n, next, v.probe, v.used, v.budget, s.n, s.next, s.probe)
 					}
@@ -156,4 +173,188 @@ func TestQuotaLedger(t *testing.T) {
 			}
 		})
 	}
+}
+
+// simSite is a sliding-window rate limiter in virtual time, counted like recurlytest's: buckets of length
+// bucket aligned to t0, a window of n buckets, others' load added evenly (never past the limit).
+type simSite struct {
+	limit   int
+	bucket  time.Duration
+	n       int
+	bg      float64 // others' requests per second
+	t0      time.Time
+	counts  map[int64]float64
+	bgUntil time.Time
+}
+
+func (s *simSite) idx(t time.Time) int64 { return int64(t.Sub(s.t0) / s.bucket) }
+
+func (s *simSite) used(t time.Time) float64 {
+	u := 0.0
+	for i := s.idx(t) - int64(s.n) + 1; i <= s.idx(t); i++ {
+		u += s.counts[i]
+	}
+	return u
+}
+
+func (s *simSite) advance(t time.Time) {
+	for s.bgUntil.Before(t) {
+		end := s.t0.Add(time.Duration(s.idx(s.bgUntil)+1) * s.bucket)
+		if end.After(t) {
+			end = t
+		}
+		add := math.Min(s.bg*end.Sub(s.bgUntil).Seconds(), math.Max(0, float64(s.limit)-s.used(end)))
+		s.counts[s.idx(s.bgUntil)] += add
+		s.bgUntil = end
+	}
+}
+
+// request counts one request arriving at t if the window has room and returns the answer's status and headers.
+func (s *simSite) request(t time.Time) (int, Rate) {
+	s.advance(t)
+	status := 429
+	if int(math.Ceil(s.used(t)-1e-9)) < s.limit {
+		s.counts[s.idx(t)]++
+		status = 200
+	}
+	rem := max(0, s.limit-int(math.Ceil(s.used(t)-1e-9)))
+	return status, Rate{Limit: s.limit, Remaining: rem, Reset: s.t0.Add(time.Duration(s.idx(t)+1) * s.bucket)}
+}
+
+// simEvent is a worker's next step in virtual time: plan (seq 0) or take the answer to attempt seq.
+type simEvent struct {
+	at     time.Time
+	worker int
+	seq    uint64
+	status int
+	rate   Rate
+}
+
+// simulateLedger runs workers sharing one ledger against site in virtual time until each has made perWorker
+// requests, and returns the arrival time of every request and the number refused (429).
+func simulateLedger(t *testing.T, site *simSite, l *quotaLedger, workers, perWorker int, rng *rand.Rand) ([]time.Time, int) {
+	t.Helper()
+	var queue []simEvent
+	push := func(e simEvent) {
+		i, _ := slices.BinarySearchFunc(queue, e, func(a, b simEvent) int { return a.at.Compare(b.at) + boolInt(a.at.Equal(b.at)) })
+		queue = slices.Insert(queue, i, e)
+	}
+	jitter := func(max time.Duration) time.Duration { return time.Duration(rng.Int64N(int64(max))) }
+	left := make([]int, workers)
+	waiting := map[int]time.Time{} // workers waiting for news or a time
+	for w := range workers {
+		left[w] = perWorker
+		push(simEvent{at: site.t0.Add(jitter(time.Second)), worker: w})
+	}
+	var arrivals []time.Time
+	refused := 0
+	for len(queue) > 0 {
+		e := queue[0]
+		queue = queue[1:]
+		if e.seq != 0 { // an answer: fold it in and wake every waiting worker
+			l.answer(e.seq, e.at, e.status, &e.rate)
+			for w := range waiting {
+				delete(waiting, w)
+				push(simEvent{at: e.at, worker: w})
+			}
+			push(simEvent{at: e.at.Add(jitter(3 * time.Millisecond)), worker: e.worker})
+			continue
+		}
+		if until, ok := waiting[e.worker]; ok && e.at.Before(until) {
+			continue // woken already
+		}
+		delete(waiting, e.worker)
+		if left[e.worker] == 0 {
+			continue
+		}
+		v := l.plan(e.at)
+		if v.n == 0 {
+			waiting[e.worker] = v.next
+			if !v.next.IsZero() {
+				push(simEvent{at: v.next, worker: e.worker})
+			}
+			continue
+		}
+		left[e.worker]--
+		seq := l.admit(e.at, v)
+		arrive := e.at.Add(jitter(5 * time.Millisecond))
+		status, r := site.request(arrive)
+		arrivals = append(arrivals, arrive)
+		if status == 429 {
+			refused++
+		}
+		push(simEvent{at: arrive.Add(jitter(30 * time.Millisecond)), worker: e.worker, seq: seq, status: status, rate: r})
+	}
+	for w, n := range left {
+		if n > 0 {
+			t.Fatalf("worker %d stalled with %d requests to go (ledger: window %s)", w, n, l.window)
+		}
+	}
+	return arrivals, refused
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// TestQuotaLedgerEveryWindowSimulated runs the ledger against a simulated sliding window in virtual time, over
+// many seeds and site shapes, and checks every interval of the window's length: it may hold at most the budget
+// minus what the others used, and at quota 100 nothing is refused. No clock, no server: it runs in milliseconds.
+func TestQuotaLedgerEveryWindowSimulated(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	shapes := []struct {
+		limit   int
+		window  time.Duration
+		buckets int
+		bg      float64
+	}{
+		{40, 4 * time.Second, 4, 0.5}, // the e2e test's site
+		{100, 10 * time.Second, 5, 1}, // bench's quota site, with others
+		{60, 6 * time.Second, 1, 0.5}, // a fixed window
+		{200, time.Minute, 5, 0.5},    // Recurly's shape (5 buckets), smaller
+		{30, 8 * time.Second, 2, 0},   // no others
+	}
+	for _, sh := range shapes {
+		for _, pct := range []int{100, 50, 30} {
+			for seed := range uint64(2) {
+				name := fmt.Sprintf("limit %d per %s in %d buckets, others %.1f/s, quota %d%%, seed %d", sh.limit, sh.window, sh.buckets, sh.bg, pct, seed)
+				t.Run(name, func(t *testing.T) {
+					site := &simSite{limit: sh.limit, bucket: sh.window / time.Duration(sh.buckets), n: sh.buckets, bg: sh.bg,
+						t0: t0, counts: map[int64]float64{}, bgUntil: t0.Add(-sh.window)}
+					allowed := int(math.Floor(float64(budget(sh.limit, pct)) - sh.bg*sh.window.Seconds()))
+					rng := rand.New(rand.NewPCG(seed, uint64(pct)))
+					arrivals, refused := simulateLedger(t, site, newQuotaLedger(pct), 5, 4*allowed/5+1, rng)
+					worst, at := worstInWindow(arrivals, sh.window)
+					if worst > allowed {
+						t.Errorf("%d requests in the %s from +%s; allowed %d", worst, sh.window, at.Sub(t0), allowed)
+					}
+					if pct == 100 && refused > 0 {
+						t.Errorf("%d requests refused", refused)
+					}
+				})
+			}
+		}
+	}
+}
+
+// WorstInWindow is worstInWindow, for the end-to-end tests of package client_test.
+var WorstInWindow = worstInWindow
+
+// worstInWindow is the most of times in any interval [t, t+window), and where it starts.
+func worstInWindow(times []time.Time, window time.Duration) (int, time.Time) {
+	at := slices.Clone(times)
+	slices.SortFunc(at, time.Time.Compare)
+	worst, from, j := 0, time.Time{}, 0
+	for i := range at {
+		for j < len(at) && at[j].Before(at[i].Add(window)) {
+			j++
+		}
+		if j-i > worst {
+			worst, from = j-i, at[i]
+		}
+	}
+	return worst, from
 }

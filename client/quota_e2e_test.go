@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -115,17 +114,7 @@ func worstWindow(reqs []recurlytest.Request, window time.Duration) (int, time.Ti
 	for i, r := range reqs {
 		at[i] = r.At
 	}
-	slices.SortFunc(at, time.Time.Compare)
-	worst, from, j := 0, time.Time{}, 0
-	for i := range at { // the busiest interval starts at a request
-		for j < len(at) && at[j].Before(at[i].Add(window)) {
-			j++
-		}
-		if j-i > worst {
-			worst, from = j-i, at[i]
-		}
-	}
-	return worst, from
+	return client.WorstInWindow(at, window)
 }
 
 func TestWorstWindow(t *testing.T) {

@@ -301,7 +301,10 @@ func (s *Site) newTimeline(k kind, n int) *timeline {
 	if density == 0 {
 		density = 3
 	}
-	m := max(1, int(float64(n)/max(1, density)))
+	if density <= 1 {
+		return tl // any second: ties only by chance
+	}
+	m := max(1, int(float64(n)/density))
 	tl.seconds = make([]int64, m)
 	for c := range tl.seconds {
 		tl.seconds[c] = tl.start + tl.rng.Int64N(tl.end-tl.start+1)
@@ -311,7 +314,12 @@ func (s *Site) newTimeline(k kind, n int) *timeline {
 }
 
 // any is a time anywhere in the range.
-func (tl *timeline) any() int64 { return tl.seconds[tl.rng.IntN(len(tl.seconds))] }
+func (tl *timeline) any() int64 {
+	if tl.seconds == nil {
+		return tl.start + tl.rng.Int64N(tl.end-tl.start+1)
+	}
+	return tl.seconds[tl.rng.IntN(len(tl.seconds))]
+}
 
 // after is a time at or after t (when the range allows), biased towards t:
 // the first of the resource's seconds at or after t plus a random share of
@@ -319,6 +327,9 @@ func (tl *timeline) any() int64 { return tl.seconds[tl.rng.IntN(len(tl.seconds))
 func (tl *timeline) after(t int64) int64 {
 	u := tl.rng.Float64()
 	x := t + int64(float64(max(0, tl.end-t))*u*u*u)
+	if tl.seconds == nil {
+		return min(max(x, t), tl.end)
+	}
 	p, _ := slices.BinarySearch(tl.seconds, x)
 	if p == len(tl.seconds) {
 		return min(max(x, t), tl.end)

@@ -68,7 +68,7 @@ func TestPagingReturnsEveryRecordOnceInOrder(t *testing.T) {
 }
 
 func TestTiesFallAcrossPageBoundaries(t *testing.T) {
-	srv := newTestServer(t, Config{Seed: 3, Counts: smallCounts, RateLimit: 1 << 30})
+	srv := newTestServer(t, Config{Seed: 3, Counts: smallCounts, RateLimit: 1 << 30, TieDensity: 4})
 	keys := srv.Site.Keys(Transactions)
 	want := expectedOrder(keys, true, false)
 	sortOf := map[string]time.Time{}
@@ -336,5 +336,34 @@ func TestSingleFetchByIDAndPrefixedForms(t *testing.T) {
 		if res.status != 200 || h.ID != tt.wantID {
 			t.Errorf("%s: %d id %q, want %s", tt.path, res.status, h.ID, tt.wantID)
 		}
+	}
+}
+
+// TestTieDensityKnob: the knob sets how often records share a second.
+func TestTieDensityKnob(t *testing.T) {
+	ties := func(density float64) int {
+		s, err := NewSite(Config{Seed: 5, Counts: smallCounts, TieDensity: density})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, res := range []string{Accounts, Plans, Coupons, Subscriptions, Invoices} {
+			seen := map[time.Time]bool{}
+			for _, k := range s.Keys(res) {
+				if seen[k.Created] {
+					n++
+				}
+				seen[k.Created] = true
+			}
+		}
+		return n
+	}
+	rare, dflt, dense := ties(1), ties(0), ties(8)
+	t.Logf("created_at ties at density 1, default (3), 8: %d, %d, %d", rare, dflt, dense)
+	if !(rare < dflt && dflt < dense) || rare > 20 {
+		t.Fatalf("created_at ties at density 1, default, 8: %d, %d, %d", rare, dflt, dense)
+	}
+	if _, err := NewSite(Config{TieDensity: -1}); err == nil {
+		t.Fatal("negative TieDensity accepted")
 	}
 }
