@@ -70,6 +70,9 @@ type env struct {
 	// clientOptions are applied after the config's, for tests only (for
 	// example shorter retry waits); Main leaves it empty.
 	clientOptions []client.Option
+	// progressEvery is how often progress lines are logged when stderr is
+	// not a terminal; 0 means progress.DefaultInterval (tests shorten it).
+	progressEvery time.Duration
 }
 
 // Main runs the command with args and returns the process exit code. It

@@ -12,6 +12,8 @@ import (
 	"github.com/tap-recurly/tap-recurly/client"
 	"github.com/tap-recurly/tap-recurly/config"
 	"github.com/tap-recurly/tap-recurly/internal/fileerr"
+	"github.com/tap-recurly/tap-recurly/internal/logging"
+	"github.com/tap-recurly/tap-recurly/internal/progress"
 	"github.com/tap-recurly/tap-recurly/singer"
 	"github.com/tap-recurly/tap-recurly/state"
 	"github.com/tap-recurly/tap-recurly/streams"
@@ -207,7 +209,11 @@ func runSync(ctx context.Context, o options, cfg *config.Config, e env, log *slo
 	if err != nil {
 		return err
 	}
-	api, err := newClient(cfg, log, e.clientOptions...)
+	// While the run lasts, logs go through runLog: above the bars on a
+	// terminal. The summary goes out after the bars are gone.
+	meter, runLog := startProgress(o, e, log)
+	defer meter.Stop()
+	api, err := newClient(cfg, runLog, e.clientOptions...)
 	if err != nil {
 		return err
 	}
@@ -222,11 +228,13 @@ func runSync(ctx context.Context, o options, cfg *config.Config, e env, log *slo
 			Now:        e.now,
 			MaxWorkers: cfg.MaxWorkers,
 			Windows:    cfg.MaxWorkers,
-			Logger:     log,
+			Logger:     runLog,
+			Progress:   meter,
 		},
 	}
 	began := time.Now()
-	results, runErr := runUntilStopped(ctx, syncer, selected, out, log)
+	results, runErr := runUntilStopped(ctx, syncer, selected, out, runLog)
+	meter.Stop() // the bars end before the summary line
 	var total int64
 	for _, r := range results {
 		total += r.Records
@@ -283,4 +291,20 @@ func runUntilStopped(ctx context.Context, syncer *streams.Syncer, selected []str
 		log.Warn(fmt.Sprintf("stopping without a final STATE: %v; the last STATE the reader took is safe to resume from", err))
 	}
 	return nil, context.Cause(ctx)
+}
+
+// startProgress starts the run's progress report: live bars when stderr is
+// a terminal (log lines then go through the display, printed above the
+// bars, and the returned logger writes there), else INFO lines every
+// e.progressEvery (default 30 s) through log.
+func startProgress(o options, e env, log *slog.Logger) (*progress.Meter, *slog.Logger) {
+	if progress.IsTerminal(e.stderr) {
+		meter, w := progress.NewTerminal(e.stderr)
+		level, _ := logging.ParseLevel(o.logLevel) // checked before the run
+		if barLog, err := logging.New(w, level, o.logFormat); err == nil {
+			return meter, barLog
+		}
+		meter.Stop()
+	}
+	return progress.NewLog(log, e.progressEvery, e.now), log
 }

@@ -275,10 +275,10 @@ func TestFilters(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.res+"?"+tt.query, func(t *testing.T) {
-			all, _ := pageAll(t, srv, "/sites/subdomain-demo/"+tt.res+"?limit=200")
-			got, _ := pageAll(t, srv, "/sites/subdomain-demo/"+tt.res+"?limit=5&"+tt.query)
-			if len(got) == 0 || len(got) >= len(all) {
-				t.Fatalf("filter kept %d of %d", len(got), len(all))
+			all := len(srv.Site.Keys(tt.res))
+			got, _ := pageAll(t, srv, "/sites/subdomain-demo/"+tt.res+"?limit=37&"+tt.query)
+			if len(got) == 0 || len(got) >= all {
+				t.Fatalf("filter kept %d of %d", len(got), all)
 			}
 			for _, h := range got {
 				raw, _ := srv.Site.Record(tt.res, h.ID)

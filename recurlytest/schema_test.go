@@ -55,10 +55,10 @@ func allowPlansAll(sc map[string]any) map[string]any {
 }
 
 // TestEveryRecordValidatesAgainstTheSpec pages through every list of a
-// default-size site and validates each record against its component schema,
+// 2,000-record site and validates each record against its component schema,
 // and that every field of the component is present.
 func TestEveryRecordValidatesAgainstTheSpec(t *testing.T) {
-	srv := newTestServer(t, Config{Seed: 11})
+	srv := newTestServer(t, Config{Seed: 11, Counts: ScaledCounts(2000)})
 	for k := range numKinds {
 		res, comp := kindNames[k], kindComponents[k]
 		t.Run(res, func(t *testing.T) {

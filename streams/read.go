@@ -30,6 +30,7 @@ func (s *Syncer) start(ctx context.Context, p *pool, l *listing) error {
 	if err != nil {
 		return err
 	}
+	s.progress().Add(l.names(), len(first.Records))
 	if first.HasMore {
 		keep, err := s.splitRest(ctx, p, &head, out)
 		if err != nil || !keep {
@@ -106,6 +107,7 @@ func (s *Syncer) count(ctx context.Context, l *listing, from time.Time, k int) (
 	if minPages <= 0 {
 		minPages = 4
 	}
+	s.progress().ExpectMore(l.names(), n)
 	k = max(1, min(k, (n+PageSize-1)/PageSize/minPages))
 	log.Debug(fmt.Sprintf("%s: %d more records in range, %d windows", l.names(), n, k),
 		"source", "/"+l.source, "records", n, "windows", k)
@@ -130,6 +132,7 @@ func (s *Syncer) readPages(ctx context.Context, c *chain, pages iter.Seq2[*clien
 		if err != nil {
 			return err
 		}
+		s.progress().Add(c.l.names(), len(page.Records))
 		if out.past {
 			break
 		}
@@ -144,5 +147,6 @@ func (s *Syncer) markStarted(l *listing) {
 		now := s.now()
 		l.startedAt.Store(&now)
 		s.State.SetCurrentlySyncing(l.members[0].sel.Stream.Name)
+		s.progress().Start(l.names())
 	})
 }

@@ -68,6 +68,7 @@ type Options struct {
 	// MetricInterval is how often record_count metrics are logged (default 60s).
 	MetricInterval time.Duration
 	Logger         *slog.Logger // nil: discard
+	Progress       Progress     // nil: no progress reports
 }
 
 // Result reports one stream's sync.

@@ -93,12 +93,13 @@ func (m *Meter) Start(name string) {
 	m.entryLocked(name)
 }
 
-// Expect sets the number of records the listing is expected to hold.
-func (m *Meter) Expect(name string, total int) {
+// ExpectMore says n more records are expected from the listing beyond
+// those added so far: its total becomes records so far + n.
+func (m *Meter) ExpectMore(name string, n int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e := m.entryLocked(name)
-	e.total = int64(total)
+	e.total = e.done + int64(n)
 	if e.bar != nil {
 		e.bar.SetTotal(max(e.total, e.done), false)
 	}
@@ -157,7 +158,7 @@ func (m *Meter) entryLocked(name string) *entry {
 	m.entries[name] = e
 	m.order = append(m.order, name)
 	if m.bars != nil {
-		e.bar = m.bars.AddBar(0,
+		e.bar = m.bars.AddBar(0, mpb.BarRemoveOnComplete(),
 			mpb.PrependDecorators(decor.Name(name, decor.WC{C: decor.DindentRight | decor.DextraSpace}), decor.CountersNoUnit("%d / %d")),
 			mpb.AppendDecorators(decor.Percentage(decor.WC{W: 5}), decor.Name(" "), decor.AverageSpeed(nil, "%.0f rec/s"),
 				decor.Name(" ETA "), decor.OnComplete(decor.AverageETA(decor.ET_STYLE_GO), "done")),

@@ -43,7 +43,7 @@ func TestStatusLines(t *testing.T) {
 			defer m.Stop()
 			m.Start("accounts")
 			if tt.total >= 0 {
-				m.Expect("accounts", tt.total)
+				m.ExpectMore("accounts", tt.total)
 			}
 			c.advance(tt.after)
 			m.Add("accounts", tt.read)
@@ -66,7 +66,7 @@ func TestJSONFormat(t *testing.T) {
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	m := NewLog(log, time.Hour, c.now)
 	defer m.Stop()
-	m.Expect("invoices", 800)
+	m.ExpectMore("invoices", 800)
 	c.advance(4 * time.Second)
 	m.Add("invoices", 200)
 	m.Report()
@@ -109,7 +109,7 @@ func TestTerminalBars(t *testing.T) {
 	var buf safeBuffer
 	m, logw := newTerminal(&buf, mpb.WithAutoRefresh())
 	m.Start("accounts")
-	m.Expect("accounts", 10)
+	m.ExpectMore("accounts", 10)
 	m.Add("accounts", 10)
 	m.Finish("accounts")
 	m.Start("plans")
