@@ -36,6 +36,7 @@ func main() {
 	workers := flag.Int("max-workers", 4, "the tap's max_workers for -profile")
 	serve := flag.Int("serve", 0, "internal: serve a site of this many records for -profile")
 	only := flag.String("only", "", "comma-separated run names to run (default: all of the plan)")
+	noGzip := flag.Bool("no-gzip", false, "for -profile: the site answers plain JSON instead of gzip")
 	floor := flag.String("floor", "", "internal: run as the floor reader on the site of this tap config (see floor.go)")
 	flag.Parse()
 
@@ -55,14 +56,14 @@ func main() {
 		return
 	}
 	if *serve > 0 {
-		if err := serveSite(*serve); err != nil {
+		if err := serveSite(*serve, *noGzip); err != nil {
 			fmt.Fprintln(os.Stderr, "bench site:", err)
 			os.Exit(1)
 		}
 		return
 	}
 	if *profile != "" {
-		if err := profileTap(*profile, *records, *workers); err != nil {
+		if err := profileTap(*profile, *records, *workers, *noGzip); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}

@@ -29,8 +29,8 @@ import (
 // serveSite is the child process of a profile run: it serves a site of
 // about records records on loopback, prints its URL, site id and API key as
 // one JSON line on stdout and serves until stdin closes.
-func serveSite(records int) error {
-	srv, err := recurlytest.NewServer(recurlytest.Config{Seed: 6, Counts: recurlytest.ScaledCounts(records), RateLimit: unlimited})
+func serveSite(records int, noGzip bool) error {
+	srv, err := recurlytest.NewServer(recurlytest.Config{Seed: 6, Counts: recurlytest.ScaledCounts(records), RateLimit: unlimited, NoGzip: noGzip, APIKey: benchAPIKey})
 	if err != nil {
 		return err
 	}
@@ -47,12 +47,12 @@ type servedSite struct{ URL, SiteID, APIKey string }
 
 // profileTap runs one full sync of every stream with cli.Main under the CPU
 // profiler, against a site of about records records served by a child.
-func profileTap(profilePath string, records, maxWorkers int) error {
+func profileTap(profilePath string, records, maxWorkers int, noGzip bool) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	child := exec.Command(self, "-serve", strconv.Itoa(records))
+	child := exec.Command(self, "-serve", strconv.Itoa(records), "-no-gzip="+strconv.FormatBool(noGzip))
 	child.Stderr = os.Stderr
 	stdin, err := child.StdinPipe()
 	if err != nil {

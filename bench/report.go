@@ -99,7 +99,7 @@ func (r *report) targets() []target {
 	for _, o := range r.Outcomes {
 		if o.serves(forFloor) {
 			out = append(out, target{
-				Name:    "CPU over the I/O floor",
+				Name:    "CPU over the I/O floor, " + map[bool]string{false: "gzip", true: "plain JSON"}[o.NoGzip],
 				Run:     o.Name,
 				Figure:  fmt.Sprintf("x%.2f (least user+sys of %d runs each: tap %.2f s, floor reader %.2f s)", o.FloorRatio(), floorRuns, o.TapCPU.Seconds(), o.FloorCPU.Seconds()),
 				Target:  "<= x2.0",

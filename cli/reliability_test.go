@@ -179,26 +179,28 @@ func TestOutagePastRetryBound(t *testing.T) {
 // killSite is a site slow enough (200ms latency per request) that a full
 // run of the binary takes a few seconds and even a run with nothing left to
 // read (one request per listing, two rounds of four workers) over 400ms.
-func killSite(t *testing.T, seed int64) (*recurlytest.Server, string) {
+func killSite(t *testing.T, seed int64, records int) (*recurlytest.Server, string) {
 	t.Helper()
-	srv := newTestSite(t, recurlytest.Config{Seed: seed, Latency: 200 * time.Millisecond})
+	// Slow enough that a signal or a kill lands after pages; records sets
+	// how much a chain of killed runs has left to read.
+	srv := newTestSite(t, recurlytest.Config{Seed: seed, Latency: 100 * time.Millisecond, Counts: recurlytest.ScaledCounts(records)})
 	return srv, writeFile(t, t.TempDir(), "config.json", siteConfig(srv, ""))
 }
 
 // TestSIGKILLAndResume SIGKILLs the tap binary at 10 random points
 // (seeded): a chain of runs, each resumed from the last complete STATE line
 // the previous one wrote (a partial last line is what a kill leaves and is
-// ignored), each killed 30-350ms in, then a last run that finishes. The
+// ignored), each killed 150-700ms in, then a last run that finishes. The
 // union of records covers the whole site, and no resumed run re-emits a
 // record positioned before the bookmark it resumed from: duplicates come
 // only from at or after bookmarks.
 func TestSIGKILLAndResume(t *testing.T) {
-	srv, cfgPath := killSite(t, 47)
+	srv, cfgPath := killSite(t, 47, 60000) // no run of the chain reads all that is left before its kill
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(47, 10))
 	seen := map[string]map[string]bool{}
 	var resumeFrom *state.State
-	killed, partial := 0, 0
+	killed, partial, wrote := 0, 0, 0
 	for i := 0; i <= 10; i++ {
 		args := []string{"--config", cfgPath}
 		if p := stateFile(t, dir, fmt.Sprintf("state-%d.json", i), resumeFrom); p != "" {
@@ -206,7 +208,7 @@ func TestSIGKILLAndResume(t *testing.T) {
 		}
 		p := startTap(t, fmt.Sprintf("sigkill run %d", i), args...)
 		if i < 10 {
-			delay := time.Duration(30+rng.IntN(320)) * time.Millisecond
+			delay := time.Duration(150+rng.IntN(550)) * time.Millisecond
 			select {
 			case <-p.exited:
 			case <-time.After(delay):
@@ -220,6 +222,9 @@ func TestSIGKILLAndResume(t *testing.T) {
 			t.Fatalf("final run: exit %d; %q", r.code, r.errorLines())
 		case r.code == 128+int(syscall.SIGKILL):
 			killed++
+			if len(out.triples()) > 0 {
+				wrote++
+			}
 		case r.code != ExitOK:
 			t.Fatalf("run %d: exit %d; %q", i, r.code, r.errorLines())
 		}
@@ -235,6 +240,9 @@ func TestSIGKILLAndResume(t *testing.T) {
 	}
 	if killed != 10 {
 		t.Errorf("%d of 10 runs were killed; the others finished first", killed)
+	}
+	if wrote < 5 {
+		t.Errorf("only %d of the killed runs wrote records before the kill: the kills do not land mid-run", wrote)
 	}
 	checkCovers(t, srv, seen)
 }
@@ -253,7 +261,7 @@ func TestSignalsStopCleanly(t *testing.T) {
 		{"SIGINT", syscall.SIGINT, ExitSIGINT, "tap-recurly: stopped by SIGINT; the last STATE written is safe to resume from"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			srv, cfgPath := killSite(t, 59)
+			srv, cfgPath := killSite(t, 59, 6000)
 			p := startTap(t, tt.name, "--config", cfgPath)
 			p.waitForLine(t, `"type":"STATE"`, 30*time.Second)
 			sent := time.Now()

@@ -302,9 +302,9 @@ func (ch *chain) step(link string, p ListParams) (*url.URL, error) {
 
 // check looks at a page that says has_more, fetched from u.
 func (ch *chain) check(u *url.URL, page *Page) error {
-	shown := ch.c.redact.link(u.RequestURI())
+	shown := func() string { return ch.c.redact.link(u.RequestURI()) } // only for an error: it costs
 	if page.Next == "" {
-		return fmt.Errorf("GET %s: the page says has_more but gives no next link", shown)
+		return fmt.Errorf("GET %s: the page says has_more but gives no next link", shown())
 	}
 	if len(page.Records) > 0 {
 		ch.empty = 0
@@ -312,7 +312,7 @@ func (ch *chain) check(u *url.URL, page *Page) error {
 	}
 	if ch.empty++; ch.empty > MaxEmptyPages {
 		return fmt.Errorf("GET %s: %w: %d pages in a row said has_more with no records; stopped before following next link %s",
-			shown, ErrCursorLoop, ch.empty, ch.c.redact.link(page.Next))
+			shown(), ErrCursorLoop, ch.empty, ch.c.redact.link(page.Next))
 	}
 	return nil
 }

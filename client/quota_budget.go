@@ -18,7 +18,7 @@ import (
 // request sent so far is taken to be still counted ("never count on capacity coming back before it is shown").
 // Once a bound is known, a request occupies the budget from when it is sent until W after its answer came back
 // (its arrival at the site lies in between), so any interval of length W holds at most B minus the others'
-// usage, wherever the site's buckets begin.
+// usage, wherever the site's buckets begin. What may go is paced rather than sent at once (see paced).
 
 // minPause is the shortest wait before a probe when no answer can tell anything new (see quotaLedger.plan).
 const minPause = 500 * time.Millisecond

@@ -18,17 +18,55 @@ const redacted = "[redacted]"
 // Basic credential, which "Basic <b64>" contains), each also in the escaped forms a JSON encoder or a URL
 // may give it (every character may be written \uXXXX or %XX, and '/' as \/), so neither the raw bytes
 // before decoding nor the decoded text after it can show the key.
-type redactor struct{ re *regexp.Regexp }
+//
+// Every request's path goes through it, so text that cannot hold a match is
+// let through without running the pattern: every byte of a match is a
+// character of one of the forms, an escape character (% \ u /) or a hex
+// digit, and a match is at least as long as the shortest form, so text
+// without a run of that many such bytes holds none.
+type redactor struct {
+	re     *regexp.Regexp
+	inForm [256]bool // bytes a match can contain
+	minLen int       // bytes of the shortest form
+}
 
 func newRedactor(apiKey string) *redactor {
+	r := &redactor{}
 	var alts []string
 	for _, s := range []string{apiKey, base64.StdEncoding.EncodeToString([]byte(apiKey + ":")),
 		base64.StdEncoding.EncodeToString([]byte(apiKey))} {
-		if strings.TrimSpace(s) != "" {
-			alts = append(alts, escapedForms(s))
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
+		alts = append(alts, escapedForms(s))
+		if r.minLen == 0 || utf8.RuneCountInString(s) < r.minLen {
+			r.minLen = utf8.RuneCountInString(s)
+		}
+		for i := 0; i < len(s); i++ {
+			r.inForm[s[i]] = true
 		}
 	}
-	return &redactor{re: regexp.MustCompile(strings.Join(alts, "|"))}
+	for _, c := range []byte(`%\u/0123456789abcdefABCDEF`) {
+		r.inForm[c] = true
+	}
+	r.re = regexp.MustCompile(strings.Join(alts, "|"))
+	return r
+}
+
+// mayHold reports whether s has a run of at least minLen bytes a match can
+// consist of; false means s holds no form of the key.
+func mayHold[T string | []byte](r *redactor, s T) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		if !r.inForm[s[i]] {
+			run = 0
+			continue
+		}
+		if run++; run >= r.minLen {
+			return true
+		}
+	}
+	return false
 }
 
 // escapedForms is a pattern matching s with each character in any of its escaped forms.
@@ -52,10 +90,20 @@ func escapedForms(s string) string {
 }
 
 // bytes returns b with every form of the key replaced.
-func (r *redactor) bytes(b []byte) []byte { return r.re.ReplaceAllLiteral(b, []byte(redacted)) }
+func (r *redactor) bytes(b []byte) []byte {
+	if r.minLen == 0 || !mayHold(r, b) {
+		return b
+	}
+	return r.re.ReplaceAllLiteral(b, []byte(redacted))
+}
 
 // string returns s with every form of the key replaced.
-func (r *redactor) string(s string) string { return r.re.ReplaceAllLiteralString(s, redacted) }
+func (r *redactor) string(s string) string {
+	if r.minLen == 0 || !mayHold(r, s) {
+		return s
+	}
+	return r.re.ReplaceAllLiteralString(s, redacted)
+}
 
 // clean returns untrusted text fit for an error or a log line: the key blanked (before and after
 // shortening, so dropping an unprintable character cannot rejoin one) and one printable line of at most n

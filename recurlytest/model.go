@@ -63,6 +63,35 @@ func (s *Site) accountCurrency(a int) string {
 	return currencies[(r>>8)%uint64(len(currencies))]
 }
 
+// accountParent is the parent account of account a (about one in eight
+// accounts is a child of an earlier one), or -1.
+func (s *Site) accountParent(a int) int {
+	if r := s.h(kAccount, a, 0x9a4e); a > 0 && r%8 == 0 {
+		return int((r >> 8) % uint64(a))
+	}
+	return -1
+}
+
+// billsParent: a child account billed to its parent.
+func (s *Site) billsParent(a int) bool {
+	return s.accountParent(a) >= 0 && s.h(kAccount, a, 0xb1)%2 == 0
+}
+
+// previousLine is the charge line item a credit line item refunds: one of
+// the line items of the invoice its credit invoice credits, or -1.
+func (s *Site) previousLine(li int) int {
+	inv := s.lineInvoice(li)
+	if inv < 0 || !s.isCredit(inv) {
+		return -1
+	}
+	lo, _ := s.invLines(inv)
+	plo, phi := s.invLines(inv - 1)
+	if phi <= plo {
+		return -1
+	}
+	return plo + (li-lo)%(phi-plo)
+}
+
 func (s *Site) planInactive(p int) bool { return p >= 0 && s.h(kPlan, p, 0xdead)%100 < 15 }
 
 func (s *Site) addOnInactive(i int) bool {

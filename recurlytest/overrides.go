@@ -46,6 +46,26 @@ func override(path string, n *node) {
 	switch path {
 	// Coupons: "plans": "all" (the v2018-08-09 quirk), expired_at exactly
 	// when expired, unique codes only on bulk coupons.
+	case "Account.parent_account_id":
+		pick(func(g *gen) int { return g.s.accountParent(g.i) })
+	case "Account.bill_to":
+		enum(func(g *gen) string {
+			if g.s.billsParent(g.i) {
+				return "parent"
+			}
+			return "self"
+		})
+	case "LineItem.previous_line_item_id":
+		pick(func(g *gen) int { return g.s.previousLine(g.i) })
+	case "LineItem.original_line_item_invoice_id":
+		pick(func(g *gen) int {
+			if g.s.previousLine(g.i) >= 0 {
+				return g.line().inv - 1
+			}
+			return -1
+		})
+	case "Transaction.voided_by_invoice":
+		fn(func(_ *gen, dst []byte, _, _ uint64) []byte { return appendNull(dst) })
 	case "Coupon.state":
 		enum(func(g *gen) string { return couponStates[g.s.couponState(g.i)] })
 	case "Coupon.expired_at":
@@ -280,7 +300,7 @@ func override(path string, n *node) {
 	case "LineItem.amount":
 		money(func(g *gen) int64 { return g.line().amount })
 	case "LineItem.refund":
-		fn(func(g *gen, dst []byte, _, _ uint64) []byte { return appendBool(dst, g.line().credit) })
+		fn(func(g *gen, dst []byte, _, _ uint64) []byte { return appendBool(dst, g.s.previousLine(g.i) >= 0) })
 
 	// Transactions: success exactly when status is success, voided_at
 	// exactly when void, refunds name the payment they refund.

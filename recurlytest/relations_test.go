@@ -185,6 +185,13 @@ func checkInvoicesAndLineItems(v *violations, all map[kind]map[string]rec) {
 				"%s: invoice %s number %s vs %s", id, inv, all[kInvoice][inv].str("number"), li.str("invoice_number"))
 		}
 	}
+	for id, li := range all[kLineItem] {
+		if prev := li.str("previous_line_item_id"); prev != "" {
+			p := all[kLineItem][prev]
+			v.check("line item: a refund names a charge of the invoice it credits", p != nil && p.str("type") == "charge" &&
+				p.str("invoice_id") == li.str("original_line_item_invoice_id") && li["refund"] == true, "%s: previous %s", id, prev)
+		}
+	}
 	for id, inv := range all[kInvoice] {
 		sub, tax, total := inv.cents("subtotal"), inv.cents("tax"), inv.cents("total")
 		v.check("invoice: total = subtotal + tax", total == sub+tax, "%s: %d ≠ %d + %d", id, total, sub, tax)
@@ -315,6 +322,13 @@ func checkReferences(v *violations, all map[kind]map[string]rec) {
 	}
 	for id, r := range all[kRedemption] {
 		v.check("reference: a redemption's coupon exists", all[kCoupon][r.obj("coupon").str("id")] != nil, "%s", id)
+	}
+	for id, a := range all[kAccount] {
+		if p := a.str("parent_account_id"); p != "" {
+			v.check("account: a parent account exists", all[kAccount][p] != nil && p != id, "%s: parent %s", id, p)
+		} else {
+			v.check("account: billed to a parent only when it has one", a.str("bill_to") == "self", "%s: bill_to %s", id, a.str("bill_to"))
+		}
 	}
 	for id, n := range all[kNote] {
 		v.check("reference: a note's account exists", all[kAccount][n.str("account_id")] != nil, "%s", id)

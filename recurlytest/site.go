@@ -55,13 +55,18 @@
 // Records are generated deterministically from the seed by walking the
 // spec's component schemas (package internal/openapi), so every field is
 // present; values are chosen by field name, format and enum, and nullable
-// fields are sometimes null. Only compact index data is kept per record
-// (timestamps and a version counter; ids are a bijection of the index) and
-// JSON is rendered on demand, so a site of a million records takes about
-// 35 MB. Transactions carry no updated_at in JSON (unless
-// Config.TransactionUpdatedAt); sort=updated_at uses a hidden one, at least
-// collected_at. Site.Touch and Site.StartMutator update records while they
-// are being paged.
+// fields are sometimes null. Fields that carry business meaning (states,
+// amounts, parents, state timestamps) come from a small domain model
+// (model.go, overrides.go): accounts own subscriptions, invoices and their
+// line items and transactions, credit payments pay charge invoices, and the
+// relations listed in the README ("The simulated Recurly site") hold for
+// every record. Only compact index data is kept per record (timestamps and a
+// version counter; ids are a bijection of the index; parents are blocks of
+// index ranges) and JSON is rendered on demand, so a site of a million
+// records takes about 34 MB. Transactions carry no updated_at in JSON
+// (unless Config.TransactionUpdatedAt); sort=updated_at uses a hidden one,
+// at least collected_at. Site.Touch and Site.StartMutator update records
+// while they are being paged.
 package recurlytest
 
 import (
@@ -223,7 +228,7 @@ type Request struct {
 	Status                 int // 0 when the connection was reset without a response
 	At                     time.Time
 	Duration               time.Duration // from arrival until the response was ready to send (latency included)
-	Fault                  string        // "" (none), "500", "502", "503", "429", "reset", "truncate" or "down"
+	Fault                  string        // "" (none), "500", "502", "503", "429", "reset", "truncate", "down", "cf520", "cf522" or "cf524"
 }
 
 // Key is the truth about one record, for tests comparing what a tap emitted

@@ -15,6 +15,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/tap-recurly/tap-recurly/internal/openapi"
+	"github.com/tap-recurly/tap-recurly/internal/testutil"
 	"github.com/tap-recurly/tap-recurly/schemas"
 	"github.com/tap-recurly/tap-recurly/schemas/internal/schemagen"
 )
@@ -35,7 +36,7 @@ var wantFields = map[string]int{
 
 func component(t *testing.T, s schemagen.Stream) *openapi.Schema {
 	t.Helper()
-	sc, err := openapi.MustLoad().Component(s.Object)
+	sc, err := testutil.Spec(t).Component(s.Object)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +310,7 @@ func props(n map[string]any) map[string]any {
 }
 
 func TestCommittedFilesAreGeneratorOutput(t *testing.T) {
-	spec := openapi.MustLoad()
+	spec := testutil.Spec(t)
 	for _, s := range schemagen.Streams() {
 		t.Run(s.Name, func(t *testing.T) {
 			want, err := schemagen.Generate(spec, s)
@@ -514,7 +515,7 @@ func without(base map[string]any, key string) map[string]any {
 }
 
 func TestRecordEdgeCases(t *testing.T) {
-	spec := openapi.MustLoad()
+	spec := testutil.Spec(t)
 	exampleOf := func(object string) map[string]any {
 		sc, err := spec.Component(object)
 		if err != nil {

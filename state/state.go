@@ -102,29 +102,39 @@ func Parse(name string, data []byte) (*State, error) {
 	}
 	sort.Strings(names)
 	for _, stream := range names {
-		var keys map[string]json.RawMessage
-		if err := json.Unmarshal(streams[stream], &keys); err != nil || keys == nil {
-			return nil, &Error{File: name, Key: "bookmarks." + stream, Problem: "must be an object"}
-		}
-		bm := map[string]string{}
-		for k, v := range keys {
-			path := "bookmarks." + stream + "." + k
-			if string(bytes.TrimSpace(v)) == "null" {
-				continue // a null bookmark means none
-			}
-			var s string
-			if err := json.Unmarshal(v, &s); err != nil {
-				return nil, &Error{File: name, Key: path, Problem: "must be an RFC 3339 timestamp string"}
-			}
-			t, err := ParseTime(s)
-			if err != nil {
-				return nil, &Error{File: name, Key: path, Problem: fmt.Sprintf("%q is not an RFC 3339 timestamp", excerpt.Of(s, 40))}
-			}
-			bm[k] = Format(t)
+		bm, err := parseBookmarks(name, stream, streams[stream])
+		if err != nil {
+			return nil, err
 		}
 		st.Bookmarks[stream] = bm
 	}
 	return st, nil
+}
+
+// parseBookmarks reads one stream's bookmarks, {"<key>": "<timestamp>"},
+// written back in Format; a null bookmark means none.
+func parseBookmarks(name, stream string, raw json.RawMessage) (map[string]string, error) {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &keys); err != nil || keys == nil {
+		return nil, &Error{File: name, Key: "bookmarks." + stream, Problem: "must be an object"}
+	}
+	bm := map[string]string{}
+	for k, v := range keys {
+		path := "bookmarks." + stream + "." + k
+		if string(bytes.TrimSpace(v)) == "null" {
+			continue
+		}
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return nil, &Error{File: name, Key: path, Problem: "must be an RFC 3339 timestamp string"}
+		}
+		t, err := ParseTime(s)
+		if err != nil {
+			return nil, &Error{File: name, Key: path, Problem: fmt.Sprintf("%q is not an RFC 3339 timestamp", excerpt.Of(s, 40))}
+		}
+		bm[k] = Format(t)
+	}
+	return bm, nil
 }
 
 // ParseTime reads a timestamp as config files and state files write it:

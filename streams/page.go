@@ -191,7 +191,7 @@ func (s *Syncer) recordOf(ctx context.Context, l *listing, m *member, src source
 		v, ok := jsonscan.String(rk)
 		var err error
 		if r.rk, err = time.Parse(time.RFC3339Nano, v); !ok || err != nil {
-			return record{}, &RecordError{Stream: st.Name, ID: r.id, Index: src.i, Problem: fmt.Sprintf("%s %s is not an RFC 3339 timestamp", st.ReplicationKey, excerpt.Bytes(rk, 60))}
+			return record{}, &RecordError{Stream: st.Name, ID: r.id, Index: src.i, Problem: fmt.Sprintf("%s %s is not an RFC 3339 timestamp", st.ReplicationKey, excerpt.Of(string(rk), 60))}
 		}
 	}
 	if m.sel.Project != nil {

@@ -78,16 +78,6 @@ func Load() (*Spec, error) {
 	return loaded, loadErr
 }
 
-// MustLoad is Load for package initialisation and tests; it panics on error,
-// which can only happen if the embedded file is corrupt.
-func MustLoad() *Spec {
-	s, err := Load()
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
-
 // Component returns the named component schema (for example "Account"),
 // resolved and flattened.
 func (s *Spec) Component(name string) (*Schema, error) {

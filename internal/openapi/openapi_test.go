@@ -6,7 +6,10 @@ import (
 )
 
 func TestComponentsFlattenInSpecOrder(t *testing.T) {
-	spec := MustLoad()
+	spec, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name   string
 		fields int
@@ -38,7 +41,10 @@ func TestComponentsFlattenInSpecOrder(t *testing.T) {
 }
 
 func TestNestedReferencesResolve(t *testing.T) {
-	spec := MustLoad()
+	spec, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
 	acc, err := spec.Component("Account")
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/tap-recurly/tap-recurly/internal/openapi"
+	"github.com/tap-recurly/tap-recurly/internal/testutil"
 	"github.com/tap-recurly/tap-recurly/schemas/internal/schemagen"
 )
 
@@ -27,7 +27,7 @@ func TestRunWritesOneFilePerStream(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := schemagen.Generate(openapi.MustLoad(), s)
+		want, err := schemagen.Generate(testutil.Spec(t), s)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,11 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tap-recurly/tap-recurly/internal/openapi"
+	"github.com/tap-recurly/tap-recurly/internal/testutil"
 )
 
 func TestGenerateRejectsBadStreams(t *testing.T) {
-	spec := openapi.MustLoad()
+	spec := testutil.Spec(t)
 	tests := []struct {
 		name    string
 		stream  Stream
@@ -66,7 +66,7 @@ func topLevelKeys(t *testing.T, doc []byte) []string {
 }
 
 func TestGenerateKeepsSpecOrderAndFormatting(t *testing.T) {
-	spec := openapi.MustLoad()
+	spec := testutil.Spec(t)
 	for _, s := range Streams() {
 		t.Run(s.Name, func(t *testing.T) {
 			comp, err := spec.Component(s.Object)
@@ -98,7 +98,7 @@ func TestGenerateKeepsSpecOrderAndFormatting(t *testing.T) {
 }
 
 func TestGenerateNodeShapes(t *testing.T) {
-	spec := openapi.MustLoad()
+	spec := testutil.Spec(t)
 	gen := func(object string) map[string]any {
 		for _, s := range Streams() {
 			if s.Object == object {
