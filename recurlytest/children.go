@@ -92,6 +92,7 @@ func (s *Site) buildChildren() {
 		s.children[k] = buildCSR(s.tables[k].n, s.tables[pk].n, func(i int) int { return s.childParent(k, i) })
 	}
 	s.cpByInvoice = buildCSR(s.n(kCreditPayment), s.n(kInvoice), s.creditPaymentInvoice)
+	s.addOnsByPlan = buildCSR(s.n(kAddOn), s.n(kPlan), func(i int) int { return s.parent(s.tables[kAddOn], i, kPlan) })
 }
 
 // acquisitionAccount is the account of acquisition i: distinct for distinct

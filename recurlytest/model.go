@@ -155,6 +155,16 @@ func (s *Site) planOfSub(i int) int {
 	return -1
 }
 
+// subAddOnOf is the plan add-on of element e of subscription i's add-ons:
+// distinct add-ons of its plan.
+func (s *Site) subAddOnOf(i, e int) int {
+	list := s.addOnsByPlan.of(s.planOfSub(i))
+	if len(list) == 0 {
+		return -1
+	}
+	return int(list[(int(s.h(kSubscription, i, 0xa0a0)%uint64(len(list)))+e)%len(list)])
+}
+
 // subAddOn is element e of subscription i's add-ons: unit amount (cents)
 // and quantity.
 func (s *Site) subAddOn(i, e int) (unit, qty int64) {
@@ -185,8 +195,8 @@ func (s *Site) subFacts(i int) subFacts {
 	if (r>>32)%100 >= 70 {
 		f.qty = int64(2 + (r>>40)%9)
 	}
-	if (r>>48)%2 == 1 {
-		f.addOns = int(1 + (r>>50)%3)
+	if (r>>48)%2 == 1 { // up to three of its plan's add-ons
+		f.addOns = min(int(1+(r>>50)%3), len(s.addOnsByPlan.of(f.plan)))
 	}
 	for e := range f.addOns {
 		u, q := s.subAddOn(i, e)

@@ -153,6 +153,8 @@ func override(path string, n *node) {
 			_, q := g.s.subAddOn(g.i, g.arr.elem)
 			return strconv.AppendInt(dst, q, 10)
 		})
+	case "Subscription.add_ons[].add_ons.add_on":
+		pick(func(g *gen) int { return g.s.subAddOnOf(g.i, g.arr.elem) })
 	case "Subscription.add_ons_total":
 		money(func(g *gen) int64 { return g.sub().addOnsTotal })
 	case "Subscription.subtotal":

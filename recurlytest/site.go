@@ -254,10 +254,11 @@ type Site struct {
 	mu     sync.RWMutex // guards tables' mutable parts (updated, versions, orders)
 	tables [numKinds]*table
 	// children indexes the child-list kinds by parent (nil for others).
-	children    [numKinds]*csr
-	cpByInvoice *csr // credit payments by the invoice they are applied to
-	seed        uint64
-	plans       *plans
+	children     [numKinds]*csr
+	cpByInvoice  *csr // credit payments by the invoice they are applied to
+	addOnsByPlan *csr // add-ons by plan
+	seed         uint64
+	plans        *plans
 
 	touchMu  sync.Mutex
 	touchRNG *rand.Rand

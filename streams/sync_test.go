@@ -420,16 +420,27 @@ func TestInterruptedRunResumesWithoutLoss(t *testing.T) {
 		after   []int64
 		only    []string
 		counts  recurlytest.Counts
+		ties    float64 // the site's TieDensity (0: its default)
 	}{
-		{"all streams, one window", 1, 3, []int64{1, 3, 6, 10}, nil, recurlytest.Counts{}},
-		{"all streams, four windows", 4, 3, []int64{2, 5, 9, 13}, nil, recurlytest.Counts{}},
+		{"all streams, one window", 1, 3, []int64{1, 3, 6, 10}, nil, recurlytest.Counts{}, 0},
+		{"all streams, four windows", 4, 3, []int64{2, 5, 9, 13}, nil, recurlytest.Counts{}, 0},
 		// Later windows finish before earlier ones: the bookmark must stay
 		// within the contiguous prefix of finished windows.
 		{"one big stream, windows in parallel", 4, 4, []int64{6, 9, 7}, []string{"adjustments"},
-			recurlytest.Counts{Accounts: 20, LineItems: 3200, Coupons: 1, Invoices: 20, Plans: 1, AddOns: 1, Subscriptions: 1, Transactions: 1}},
+			recurlytest.Counts{Accounts: 20, LineItems: 3200, Coupons: 1, Invoices: 20, Plans: 1, AddOns: 1, Subscriptions: 1, Transactions: 1}, 0},
+		// Ties on one second across page boundaries, and tie groups larger
+		// than a page: an interruption inside a group must not lose the
+		// rest of it (bookmarks are inclusive).
+		{"dense ties", 1, 3, []int64{2, 4, 7, 11}, nil, recurlytest.Counts{}, 60},
+		{"tie groups larger than a page", 1, 3, []int64{2, 4, 7}, []string{"adjustments", "invoices"}, recurlytest.ScaledCounts(20000), 450},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newSite(t, recurlytest.Config{Seed: 13, Counts: tt.counts})
+			srv := newSite(t, recurlytest.Config{Seed: 13, Counts: tt.counts, TieDensity: tt.ties})
+			if tt.ties > streams.PageSize {
+				if n := largestTie(srv, "line_items"); n <= streams.PageSize {
+					t.Fatalf("largest tie group of line items %d: not larger than a page", n)
+				}
+			}
 			seen := map[string]map[string]bool{}
 			var st *state.State
 			for run := 0; ; run++ {
@@ -734,4 +745,15 @@ func TestStateLinesMonotonic(t *testing.T) {
 			}
 		})
 	}
+}
+
+// largestTie is the most records of a resource sharing one position.
+func largestTie(srv *recurlytest.Server, resource string) int {
+	n := map[time.Time]int{}
+	best := 0
+	for _, k := range srv.Site.Keys(resource) {
+		n[k.Sort]++
+		best = max(best, n[k.Sort])
+	}
+	return best
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tap-recurly/tap-recurly/internal/logging"
+	"github.com/tap-recurly/tap-recurly/internal/testutil"
 	"github.com/vbauerster/mpb/v8"
 )
 
@@ -83,7 +84,7 @@ func TestJSONFormat(t *testing.T) {
 
 // TestTicker: lines come on their own every interval until Stop.
 func TestTicker(t *testing.T) {
-	var buf safeBuffer
+	var buf testutil.Buffer
 	log, _ := logging.New(&buf, 0, logging.FormatText)
 	m := NewLog(log, 10*time.Millisecond, nil)
 	m.Start("plans")
@@ -106,7 +107,7 @@ func TestTicker(t *testing.T) {
 // TestTerminalBars: a terminal meter draws a bar per listing with its name
 // and counts, and log lines written through it come out whole.
 func TestTerminalBars(t *testing.T) {
-	var buf safeBuffer
+	var buf testutil.Buffer
 	m, logw := newTerminal(&buf, mpb.WithAutoRefresh())
 	m.Start("accounts")
 	m.ExpectMore("accounts", 10)
@@ -125,15 +126,3 @@ func TestTerminalBars(t *testing.T) {
 		}
 	}
 }
-
-type safeBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *safeBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *safeBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
