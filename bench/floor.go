@@ -51,7 +51,7 @@ func runFloor(cfgPath string, w io.Writer) error {
 	auth := "Basic " + basicAuth(cfg.APIKey)
 	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	out := &lockedWriter{w: bufio.NewWriterSize(w, 1<<20)}
-	sources := floorSources()
+	sources := floorSources(selectedStreams(scenario{}))
 	sem := make(chan struct{}, max(1, cfg.MaxWorkers))
 	var wg sync.WaitGroup
 	errs := make([]error, len(sources))
@@ -70,15 +70,23 @@ func runFloor(cfgPath string, w io.Writer) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	for _, st := range selectedStreams(scenario{}) {
+		if st.PerParent() {
+			if err := floorChildren(hc, auth, base, cfg, st, out); err != nil {
+				return err
+			}
+		}
+	}
 	return out.w.Flush()
 }
 
-// floorSources are the site-level lists a default tap run reads.
-func floorSources() []string {
+// floorSources are the site-level lists a run of the selected streams
+// reads.
+func floorSources(selected []streams.Stream) []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, st := range streams.All() {
-		if !seen[st.Source] {
+	for _, st := range selected {
+		if !st.PerParent() && !seen[st.Source] {
 			seen[st.Source] = true
 			out = append(out, st.Source)
 		}
@@ -154,4 +162,82 @@ func (l *lockedWriter) write(b []byte) {
 	defer l.mu.Unlock()
 	l.w.Write(b)
 	l.w.WriteByte('\n')
+}
+
+// floorChildren reads a per-parent stream as the tap does: the parent ids
+// (the parent list, decoded only for them), then each parent's child list,
+// max_workers at a time, each page copied out unparsed.
+func floorChildren(hc *http.Client, auth, base string, cfg floorConfig, st streams.Stream, out *lockedWriter) error {
+	ids, err := floorParentIDs(hc, auth, base, st)
+	if err != nil {
+		return err
+	}
+	end := time.Now().UTC().Format(time.RFC3339)
+	q := url.Values{}
+	switch st.Params {
+	case streams.AllParams:
+		q = url.Values{"limit": {"200"}, "sort": {"updated_at"}, "order": {"asc"}, "begin_time": {cfg.StartDate}, "end_time": {end}}
+	case streams.DateParams:
+		q = url.Values{"sort": {"updated_at"}, "begin_time": {cfg.StartDate}, "end_time": {end}}
+	}
+	sem := make(chan struct{}, max(1, cfg.MaxWorkers))
+	var wg sync.WaitGroup
+	errs := make([]error, len(ids))
+	for i, id := range ids {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			link := base + fmt.Sprintf(st.Source, url.PathEscape(id))
+			if len(q) > 0 {
+				link += "?" + q.Encode()
+			}
+			errs[i] = floorChain(hc, auth, link, out)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// floorParentIDs lists the ids of a per-parent stream's parents.
+func floorParentIDs(hc *http.Client, auth, base string, st streams.Stream) ([]string, error) {
+	var ids []string
+	link := base + st.Parent + "?limit=200&order=asc&sort=created_at"
+	for link != "" {
+		req, err := http.NewRequest(http.MethodGet, link, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Accept", "application/vnd.recurly."+client.APIVersion)
+		req.Header.Set("Authorization", auth)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		var page struct {
+			Next *string          `json:"next"`
+			Data []map[string]any `json:"data"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("GET %s: %s %v", req.URL.Path, resp.Status, err)
+		}
+		for _, rec := range page.Data {
+			id, _ := rec["id"].(string)
+			if w := st.ParentWhere; w.Field == "" || rec[w.Field] == w.Value {
+				ids = append(ids, id)
+			}
+		}
+		link = ""
+		if page.Next != nil && *page.Next != "" {
+			u, err := req.URL.Parse(*page.Next)
+			if err != nil {
+				return nil, err
+			}
+			link = u.String()
+		}
+	}
+	return ids, nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -43,6 +44,10 @@ type scenario struct {
 	// NoGzip makes the site answer plain JSON; by default it gzips, as
 	// Recurly's edge does for Go's default Accept-Encoding.
 	NoGzip bool
+	// Catalog runs the tap with a catalog selecting every stream, the
+	// opt-in per-account ones included; otherwise it runs without one (the
+	// default selection).
+	Catalog bool
 }
 
 // benchAPIKey is shaped like a real Recurly private key (32 hex
@@ -76,6 +81,9 @@ func fullPlan() []scenario {
 		{Name: "200k-default", For: []string{forRequests, forCPU, forIncremental, forFloor}, Records: 200_000, MaxWorkers: 4, QuotaLimit: 100},
 		{Name: "200k-plain-json", For: []string{forCPU, forFloor}, Records: 200_000, MaxWorkers: 4, QuotaLimit: 100, NoGzip: true},
 		{Name: "100k-default", For: []string{forMemory}, Records: 100_000, MaxWorkers: 4, QuotaLimit: 100},
+		// Every stream, the per-parent ones included: about 6,000 accounts,
+		// so about 12,000 requests for coupon_redemptions and account_notes.
+		{Name: "50k-all-streams", For: []string{forRequests, forIncremental}, Records: 50_000, MaxWorkers: 4, QuotaLimit: 100, Catalog: true},
 		{Name: "1m-default", For: []string{forMemory, forCPU}, Records: 1_000_000, MaxWorkers: 4, QuotaLimit: 100},
 		// About 300 requests at 10 allowed per second, and about 90 at 3.
 		quotaSite(scenario{Name: "quota-100", For: []string{forQuota}, Records: 56_000, MaxWorkers: 4, QuotaLimit: 100}),
@@ -91,6 +99,7 @@ func quickPlan() []scenario {
 		{Name: "20k-default", For: []string{forRequests, forCPU, forIncremental, forFloor}, Records: 20_000, MaxWorkers: 4, QuotaLimit: 100},
 		{Name: "20k-plain-json", For: []string{forCPU, forFloor}, Records: 20_000, MaxWorkers: 4, QuotaLimit: 100, NoGzip: true},
 		{Name: "10k-default", For: []string{forMemory}, Records: 10_000, MaxWorkers: 4, QuotaLimit: 100},
+		{Name: "10k-all-streams", For: []string{forRequests, forIncremental}, Records: 10_000, MaxWorkers: 4, QuotaLimit: 100, Catalog: true},
 		{Name: "50k-default", For: []string{forMemory}, Records: 50_000, MaxWorkers: 4, QuotaLimit: 100},
 		quotaSite(scenario{Name: "quota-100", For: []string{forQuota}, Records: 12_000, MaxWorkers: 4, QuotaLimit: 100}),
 		quotaSite(scenario{Name: "quota-30", For: []string{forQuota}, Records: 4_000, MaxWorkers: 4, QuotaLimit: 30}),
@@ -138,7 +147,7 @@ type outcome struct {
 	Counts    recurlytest.Counts // what the site held
 	PerStream map[string]int     // records per stream the site holds (billing_info: accounts with billing info)
 	Expected  int64              // sum of PerStream
-	Bound     int                // the request target: sum of ceil(records/200) plus one per stream
+	Bound     int                // the request target: sum of ceil(records/200) plus one per stream, plus the per-parent streams' parentCost
 	Requests  int                // requests the site received
 	Statuses  map[int]int        // responses by HTTP status
 	SiteBuild time.Duration      // time to generate the site
@@ -150,8 +159,11 @@ type outcome struct {
 	// scenarios; the least of several is the figure least disturbed by the
 	// shared machine).
 	TapCPU, FloorCPU time.Duration
-	// Listings is how many site-level lists a default run reads.
+	// Listings is how many site-level lists the run reads.
 	Listings int
+	// ParentCost is what the run's per-parent streams add to a no-change
+	// run (parentCost): one request per parent, and the parent ids.
+	ParentCost int
 	// SecondRequests is the requests of a second run from the first run's
 	// last STATE with nothing changed (incremental scenarios).
 	SecondRequests int
@@ -213,21 +225,21 @@ func (o *outcome) QuotaTarget() time.Duration {
 	return time.Duration(1.15 * float64(o.Requests) / r * float64(time.Second))
 }
 
-// perStream counts the records of each of the nine streams on a site: each
-// listed resource, and billing_info as the accounts that have one.
-func perStream(site *recurlytest.Site) map[string]int {
-	c := site.Counts()
-	return map[string]int{
-		"accounts":      c.Accounts,
-		"adjustments":   c.LineItems,
-		"billing_info":  len(site.BillingInfoKeys()),
-		"coupons":       c.Coupons,
-		"invoices":      c.Invoices,
-		"plans":         c.Plans,
-		"plans_add_ons": c.AddOns,
-		"subscriptions": c.Subscriptions,
-		"transactions":  c.Transactions,
+// perStream counts the records of each site-level stream a run selects:
+// each listed resource, and billing_info as the accounts that have one
+// (per-parent streams are counted by parentCost).
+func perStream(site *recurlytest.Site, selected []streams.Stream) map[string]int {
+	out := map[string]int{}
+	for _, st := range selected {
+		switch {
+		case st.PerParent():
+		case st.Embedded != "":
+			out[st.Name] = len(site.BillingInfoKeys())
+		default:
+			out[st.Name] = len(site.Keys(st.Source))
+		}
 	}
+	return out
 }
 
 // requestBound is issue 6's request target: the sum over the streams of
@@ -264,11 +276,18 @@ func measure(sp *spawner, tap, work string, sc scenario) (*outcome, error) {
 	}
 	defer srv.Close()
 	o := &outcome{scenario: sc, Counts: srv.Site.Counts(), SiteBuild: time.Since(built)}
-	o.PerStream = perStream(srv.Site)
+	selected := selectedStreams(sc)
+	o.PerStream = perStream(srv.Site, selected)
+	for _, st := range selected {
+		if st.PerParent() {
+			o.PerStream[st.Name] = childRecords(srv.Site, st)
+		}
+	}
 	for _, n := range o.PerStream {
 		o.Expected += int64(n)
 	}
-	o.Bound = requestBound(o.PerStream, streams.PageSize)
+	o.Bound = requestBound(perStream(srv.Site, selected), streams.PageSize) + parentCost(srv.Site, selected, sc.MaxWorkers, true)
+	o.ParentCost = parentCost(srv.Site, selected, sc.MaxWorkers, false)
 
 	dir := filepath.Join(work, sc.Name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -293,6 +312,14 @@ func measure(sp *spawner, tap, work string, sc scenario) (*outcome, error) {
 	o.Config = string(cfgJSON)
 	args := []string{"--config", cfgPath}
 	o.Command = "bin/tap-recurly --config config.json > /dev/null"
+	if sc.Catalog {
+		catPath := filepath.Join(dir, "catalog.json")
+		if err := writeCatalogSelectingAll(catPath); err != nil {
+			return nil, err
+		}
+		args = append(args, "--catalog", catPath)
+		o.Command = "bin/tap-recurly --config config.json --catalog catalog.json > /dev/null  # catalog.json: every stream selected"
+	}
 
 	srv.Site.ResetRequests()
 	fmt.Printf("%s: %d records on the site (built in %s); running the tap...\n", sc.Name, o.Expected, o.SiteBuild.Round(time.Millisecond))
@@ -316,12 +343,12 @@ func measure(sp *spawner, tap, work string, sc scenario) (*outcome, error) {
 	if err := writeRequestLog(filepath.Join(dir, "requests.tsv"), log); err != nil {
 		return nil, err
 	}
-	o.Listings = len(floorSources())
+	o.Listings = len(floorSources(selected))
 	if sc.serves(forQuota) {
 		o.WorstWindow, o.Budget = worstWindow(log, sc.RateWindow), sc.RateLimit*sc.QuotaLimit/100
 	}
 	if sc.serves(forIncremental) {
-		if o.SecondRequests, err = runSecond(sp, tap, dir, cfgPath, srv.Site, res.Count.LastState); err != nil {
+		if o.SecondRequests, err = runSecond(sp, tap, dir, args, srv.Site, res.Count.LastState); err != nil {
 			return nil, err
 		}
 	}
@@ -351,7 +378,7 @@ func writeRequestLog(path string, log []recurlytest.Request) error {
 
 // runSecond runs the tap again from the first run's last STATE line (the
 // site unchanged) and returns the requests it made.
-func runSecond(sp *spawner, tap, dir, cfgPath string, site *recurlytest.Site, lastState string) (int, error) {
+func runSecond(sp *spawner, tap, dir string, args []string, site *recurlytest.Site, lastState string) (int, error) {
 	var msg struct {
 		Value json.RawMessage `json:"value"`
 	}
@@ -363,7 +390,7 @@ func runSecond(sp *spawner, tap, dir, cfgPath string, site *recurlytest.Site, la
 		return 0, err
 	}
 	site.ResetRequests()
-	res, err := sp.run(spawnRequest{Path: tap, Args: []string{"--config", cfgPath, "--state", statePath}, StderrPath: filepath.Join(dir, "tap-second.log")})
+	res, err := sp.run(spawnRequest{Path: tap, Args: append(slices.Clone(args), "--state", statePath), StderrPath: filepath.Join(dir, "tap-second.log")})
 	if err != nil {
 		return 0, err
 	}

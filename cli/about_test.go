@@ -131,10 +131,10 @@ func TestReadmeConfigTable(t *testing.T) {
 // streamsTable renders streams.All() as the README's streams table.
 func streamsTable() string {
 	var b strings.Builder
-	b.WriteString("| stream | API object | primary key | replication key | API source |\n")
-	b.WriteString("|---|---|---|---|---|\n")
+	b.WriteString("| stream | API object | primary key | replication key | API source | requests per run |\n")
+	b.WriteString("|---|---|---|---|---|---|\n")
 	for _, st := range streams.All() {
-		src := fmt.Sprintf("`GET /sites/{site}/%s`", st.Source)
+		src := fmt.Sprintf("`GET /sites/{site}/%s`", st.Path())
 		if st.Embedded != "" {
 			src = fmt.Sprintf("the `%s` object embedded in each record of `GET /sites/{site}/%s` (one read serves both streams)",
 				st.Embedded, st.Source)
@@ -143,7 +143,17 @@ func streamsTable() string {
 					strings.ReplaceAll(st.Fallback, "%s", "{id}"))
 			}
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | `%s` | `%s` | %s |\n", st.Name, st.Object, st.KeyProperty, st.ReplicationKey, src)
+		if st.PerParent() {
+			src += " for each record of `" + st.Parent + "`"
+			if w := st.ParentWhere; w.Field != "" {
+				src += fmt.Sprintf(" with `%s: %s`", w.Field, w.Value)
+			}
+		}
+		name := fmt.Sprintf("`%s`", st.Name)
+		if st.OptIn {
+			name += " (opt-in)"
+		}
+		fmt.Fprintf(&b, "| %s | %s | `%s` | `%s` | %s | %s |\n", name, st.Object, st.KeyProperty, st.ReplicationKey, src, st.Cost())
 	}
 	return b.String()
 }

@@ -37,11 +37,17 @@ func discoveredCatalog(t *testing.T) map[string]any {
 }
 
 // catalogWith returns the discovered catalog with fn applied to the
-// accounts entry (streams[0]).
+// accounts entry, moved to streams[0].
 func catalogWith(t *testing.T, fn func(entry map[string]any)) map[string]any {
 	t.Helper()
 	m := discoveredCatalog(t)
-	entry := m["streams"].([]any)[0].(map[string]any)
+	all := m["streams"].([]any)
+	for i, e := range all { // accounts first
+		if e.(map[string]any)["tap_stream_id"] == "accounts" {
+			all[0], all[i] = all[i], all[0]
+		}
+	}
+	entry := all[0].(map[string]any)
 	if entry["tap_stream_id"] != "accounts" {
 		t.Fatalf("streams[0] is %v, not accounts", entry["tap_stream_id"])
 	}
@@ -74,13 +80,13 @@ func TestBadInput(t *testing.T) {
 
 	good := func(edit func(m map[string]any)) map[string]any {
 		m := siteConfig(srv, "")
-		m["max_workers"] = 1 // one request at a time: the first one (accounts) is the one refused
+		m["max_workers"] = 1 // one request at a time: the first one (account_acquisitions) is the one refused
 		if edit != nil {
 			edit(m)
 		}
 		return m
 	}
-	const firstRequest = "GET /sites/subdomain-demo/accounts?begin_time=2019-01-01T00%3A00%3A00Z&end_time=2026-11-01T00%3A00%3A00Z&limit=200&order=asc&sort=updated_at"
+	const firstRequest = "GET /sites/subdomain-demo/acquisitions?begin_time=2019-01-01T00%3A00%3A00Z&end_time=2026-11-01T00%3A00%3A00Z&limit=200&order=asc&sort=updated_at"
 
 	tests := []struct {
 		name    string
@@ -154,19 +160,19 @@ func TestBadInput(t *testing.T) {
 		{name: "catalog not JSON", config: good(nil), catalog: `{"streams": [`, code: ExitBadInput,
 			want: "{dir}/catalog.json: not valid JSON: unexpected end of JSON input (at byte 13)"},
 		{name: "catalog unknown stream", config: good(nil), catalog: catalogWith(t, func(e map[string]any) { e["tap_stream_id"], e["stream"] = "widgets", "widgets" }), code: ExitBadInput,
-			want: `{dir}/catalog.json: streams[0].tap_stream_id: unknown stream "widgets" (known: accounts, adjustments, billing_info, coupons, invoices, plans, plans_add_ons, subscriptions, transactions)`},
+			want: `{dir}/catalog.json: streams[0].tap_stream_id: unknown stream "widgets" (known: account_acquisitions, account_notes, accounts, adjustments, billing_info, coupon_redemptions, coupons, credit_payments, custom_field_definitions, invoices, plans, plans_add_ons, subscriptions, transactions, unique_coupon_codes)`},
 		{name: "catalog unknown replication key", config: good(nil), catalog: catalogWith(t, func(e map[string]any) { e["replication_key"] = "created_at" }), code: ExitBadInput,
 			want: `{dir}/catalog.json: streams[0].replication_key: "created_at" is not a replication key of accounts (valid: updated_at)`},
 
 		// The API refusing the tap.
 		{name: "API 401: wrong key", config: good(func(m map[string]any) { m["api_key"] = wrongAPIKey }), code: ExitFailure,
-			want: "accounts+billing_info: " + firstRequest + ": the API key was rejected (401 unauthorized); check the api_key setting: unauthorized: Please provide a valid API key. See https://dev.recurly.com/docs/getting-started for more information. (X-Request-Id {rid})"},
+			want: "account_acquisitions: " + firstRequest + ": the API key was rejected (401 unauthorized); check the api_key setting: unauthorized: Please provide a valid API key. See https://dev.recurly.com/docs/getting-started for more information. (X-Request-Id {rid})"},
 		{name: "API 403", config: good(func(m map[string]any) { m["base_url"] = forbidden.URL }), code: ExitFailure,
-			want: "accounts+billing_info: " + firstRequest + ": the API key lacks permission for /sites/subdomain-demo/accounts (403 forbidden): forbidden: This API key is not permitted to access this resource."},
+			want: "account_acquisitions: " + firstRequest + ": the API key lacks permission for /sites/subdomain-demo/acquisitions (403 forbidden): forbidden: This API key is not permitted to access this resource."},
 		{name: "API 404: no such site", config: good(func(m map[string]any) { m["subdomain"] = "no-such-site" }), code: ExitFailure,
-			want: "accounts+billing_info: " + strings.Replace(firstRequest, "subdomain-demo", "subdomain-no-such-site", 1) + ": no site named subdomain-no-such-site (404 not found); check the subdomain setting (for mysite.recurly.com it is mysite): not_found: Couldn't find Site with id = subdomain-no-such-site [site_id] (X-Request-Id {rid})"},
+			want: "account_acquisitions: " + strings.Replace(firstRequest, "subdomain-demo", "subdomain-no-such-site", 1) + ": no site named subdomain-no-such-site (404 not found); check the subdomain setting (for mysite.recurly.com it is mysite): not_found: Couldn't find Site with id = subdomain-no-such-site [site_id] (X-Request-Id {rid})"},
 		{name: "API 406", config: good(func(m map[string]any) { m["base_url"] = versionGone.URL }), code: ExitFailure,
-			want: "accounts+billing_info: " + firstRequest + ": the API does not accept the requested API version v2018-08-09 or Accept header (406 not acceptable): invalid_api_version: That accept header isn't in the format we use to specify an API version. Try one of these instead: (X-Request-Id {rid})"},
+			want: "account_acquisitions: " + firstRequest + ": the API does not accept the requested API version v2018-08-09 or Accept header (406 not acceptable): invalid_api_version: That accept header isn't in the format we use to specify an API version. Try one of these instead: (X-Request-Id {rid})"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -13,6 +15,7 @@ import (
 	"github.com/tap-recurly/tap-recurly/client"
 	"github.com/tap-recurly/tap-recurly/config"
 	"github.com/tap-recurly/tap-recurly/internal/logging"
+	"github.com/tap-recurly/tap-recurly/streams"
 )
 
 // Connection test results, as printed in the RESULT column.
@@ -30,8 +33,9 @@ type testRow struct {
 }
 
 // runConnectionTest checks credentials and reachability: it fetches one page
-// (limit=1) of the site-level listing each selected stream reads, all of them
-// at once through the one client (and so within its quota), and prints a
+// (limit=1) of the site-level listing each selected stream reads, and for a
+// per-parent stream the child list of the first parent, all of them at once
+// through the one client (and so within its quota), and prints a
 // per-stream OK / FAILED table with the reason on stderr (as JSON log lines
 // with --log-format json). Streams sharing a listing (accounts and
 // billing_info) share one request. Nothing is written to stdout. It fails
@@ -51,37 +55,7 @@ func runConnectionTest(ctx context.Context, o options, cfg *config.Config, e env
 		return err
 	}
 
-	type check struct {
-		request string // method and path with query, as sent
-		records int
-		err     error
-	}
-	checks := map[string]*check{}
-	var wg sync.WaitGroup
-	for _, s := range selected {
-		src := s.Stream.Source
-		if checks[src] != nil {
-			continue
-		}
-		c := &check{}
-		checks[src] = c
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			page, resp, err := api.ListPage(ctx, src, client.ListParams{Limit: 1, Sort: "updated_at", Order: "asc"})
-			if err != nil {
-				c.err = err
-				return
-			}
-			c.records = len(page.Records)
-			c.request = "GET /sites/" + cfg.SiteID() + "/" + src
-			if resp != nil && resp.Response != nil && resp.Request != nil {
-				c.request = "GET " + resp.Request.URL.RequestURI()
-			}
-		}()
-	}
-	wg.Wait()
-
+	checks := runChecks(ctx, api, cfg.SiteID(), selected)
 	rows := make([]testRow, 0, len(selected))
 	failed := 0
 	for _, s := range selected {
@@ -93,10 +67,15 @@ func runConnectionTest(ctx context.Context, o options, cfg *config.Config, e env
 			failed++
 			row.result = testFailed
 			row.detail = strings.Join(strings.Fields(c.err.Error()), " ")
+		case c.request == "":
+			row.detail = fmt.Sprintf("no %s on the site to read %s for (the %s list answered)", parentNoun(st), st.Path(), st.Parent)
 		default:
 			row.detail = fmt.Sprintf("%s: %d record(s) on the first page", c.request, c.records)
 			if st.Embedded != "" {
 				row.detail += fmt.Sprintf(" (%s comes from the %s listing's embedded %s)", st.Name, st.Source, st.Embedded)
+			}
+			if st.PerParent() {
+				row.detail += fmt.Sprintf(" (the first %s; a sync reads one such list per %s)", parentNoun(st), parentNoun(st))
 			}
 		}
 		rows = append(rows, row)
@@ -153,4 +132,119 @@ func writeTestReport(e env, format string, rows []testRow, notes []string) error
 		}
 	}
 	return nil
+}
+
+// check is the answer to one connection-test request.
+type check struct {
+	request string // method and path with query, as sent; "" when there was no parent to ask for
+	records int
+	err     error
+}
+
+// runChecks makes one request per distinct listing of the selected streams,
+// concurrently; a per-parent stream's request is its child list of the
+// first parent, found with one request to the parent list (shared by the
+// streams of one parent).
+func runChecks(ctx context.Context, api *client.Client, siteID string, selected []streams.Selected) map[string]*check {
+	checks := map[string]*check{}
+	parents := map[streams.Where]func() (string, error){}
+	var wg sync.WaitGroup
+	for _, s := range selected {
+		st := s.Stream
+		if checks[st.Source] != nil {
+			continue
+		}
+		c := &check{}
+		checks[st.Source] = c
+		var parent func() (string, error)
+		if st.PerParent() {
+			key := streams.Where{Field: st.Parent, Value: st.ParentWhere.Field + "=" + st.ParentWhere.Value}
+			if parents[key] == nil {
+				parents[key] = sync.OnceValues(func() (string, error) { return firstParent(ctx, api, st) })
+			}
+			parent = parents[key]
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			*c = checkList(ctx, api, siteID, st, parent)
+		}()
+	}
+	wg.Wait()
+	return checks
+}
+
+// checkList asks for the first page (limit=1) of a stream's list; for a
+// per-parent stream, of the first parent's child list, with only the
+// parameters that list takes.
+func checkList(ctx context.Context, api *client.Client, siteID string, st streams.Stream, parent func() (string, error)) check {
+	path := st.Source
+	if parent != nil {
+		id, err := parent()
+		if err != nil || id == "" {
+			return check{err: err}
+		}
+		path = fmt.Sprintf(st.Source, url.PathEscape(id))
+	}
+	c := check{request: "GET /sites/" + siteID + "/" + path}
+	var resp *client.Response
+	if st.Params == streams.AllParams {
+		page, r, err := api.ListPage(ctx, path, client.ListParams{Limit: 1, Sort: "updated_at", Order: "asc"})
+		if err != nil {
+			return check{err: err}
+		}
+		c.records, resp = len(page.Records), r
+	} else {
+		body, r, err := api.Get(ctx, path) // the list takes no limit: it answers whole
+		if err != nil {
+			return check{err: err}
+		}
+		var list struct {
+			Data []json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(body, &list); err != nil {
+			return check{err: fmt.Errorf("GET %s: not a list: %w", path, err)}
+		}
+		c.records, resp = len(list.Data), r
+	}
+	if resp != nil && resp.Response != nil && resp.Request != nil {
+		c.request = "GET " + resp.Request.URL.RequestURI()
+	}
+	return c
+}
+
+// firstParent is the id of the first record of a per-parent stream's
+// parent list that has children (by ParentWhere), "" when there is none on
+// the first page: one request (limit 1, or a full page when only some
+// parents qualify).
+func firstParent(ctx context.Context, api *client.Client, st streams.Stream) (string, error) {
+	p := client.ListParams{Limit: 1, Sort: "created_at", Order: "asc"}
+	if st.ParentWhere.Field != "" {
+		p.Limit = streams.PageSize
+	}
+	page, _, err := api.ListPage(ctx, st.Parent, p)
+	if err != nil {
+		return "", err
+	}
+	for _, rec := range page.Records {
+		var fields map[string]any
+		if err := json.Unmarshal(rec, &fields); err != nil {
+			return "", fmt.Errorf("GET %s: %w", st.Parent, err)
+		}
+		id, _ := fields["id"].(string)
+		if w := st.ParentWhere; id != "" && (w.Field == "" || fields[w.Field] == w.Value) {
+			return id, nil
+		}
+	}
+	return "", nil
+}
+
+// parentNoun names a per-parent stream's parent records, e.g. "account",
+// "coupon with coupon_type bulk".
+func parentNoun(st streams.Stream) string {
+	n := strings.TrimSuffix(st.Parent, "s")
+	if w := st.ParentWhere; w.Field != "" {
+		n += fmt.Sprintf(" with %s %s", w.Field, w.Value)
+	}
+	return n
 }

@@ -67,7 +67,7 @@ func TestDiscoverCatalog(t *testing.T) {
 		}
 		root := e.Metadata.Root()
 		checks := map[string]any{
-			"inclusion": "available", "selected-by-default": true, "forced-replication-method": "INCREMENTAL",
+			"inclusion": "available", "selected-by-default": !st.OptIn, "forced-replication-method": "INCREMENTAL",
 		}
 		for k, v := range checks {
 			if root[k] != v {
@@ -126,5 +126,50 @@ func TestDiscoverChecksConfigButNeedsNoNetwork(t *testing.T) {
 	_ = os.WriteFile(good, []byte(`{"api_key":"k","subdomain":"a","start_date":"2020-01-01","base_url":"http://127.0.0.1:1"}`), 0o600)
 	if out, stderr, code := runCLI(t, "--discover", "--config", good); code != 0 || !strings.HasPrefix(out, `{`) {
 		t.Fatalf("exit %d: %s", code, stderr)
+	}
+}
+
+// TestDiscoverListsIssue13Streams checks --discover against the stream
+// list of issue 13: fifteen streams, the six added ones with their keys,
+// the two per-account streams not selected by default and their catalog
+// description stating the request cost.
+func TestDiscoverListsIssue13Streams(t *testing.T) {
+	out, _, code := runCLI(t, "--discover")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	cat, err := singer.ParseCatalog("stdout", []byte(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cat.Streams) != 15 {
+		t.Fatalf("%d streams, want 15", len(cat.Streams))
+	}
+	for _, tt := range []struct {
+		name, key, rk string
+		byDefault     bool
+		cost          string
+	}{
+		{"credit_payments", "id", "updated_at", true, "one request per 200 records changed"},
+		{"account_acquisitions", "id", "updated_at", true, "one request per 200 records changed"},
+		{"custom_field_definitions", "id", "updated_at", true, "one request per 200 records changed"},
+		{"unique_coupon_codes", "id", "updated_at", true, "one request for each record of coupons with coupon_type bulk on every run"},
+		{"coupon_redemptions", "id", "updated_at", false, "a site with 10,000 accounts spends 10,000 requests"},
+		{"account_notes", "id", "created_at", false, "a site with 10,000 accounts spends 10,000 requests"},
+	} {
+		e := cat.Entry(tt.name)
+		if e == nil {
+			t.Errorf("%s missing", tt.name)
+			continue
+		}
+		if !slices.Equal(e.KeyProperties, []string{tt.key}) || e.ReplicationKey != tt.rk {
+			t.Errorf("%s: keys %v, replication key %s", tt.name, e.KeyProperties, e.ReplicationKey)
+		}
+		if got := e.Metadata.Root()[singer.SelectedByDefault]; got != tt.byDefault {
+			t.Errorf("%s: selected-by-default %v, want %v", tt.name, got, tt.byDefault)
+		}
+		if !strings.Contains(e.Description, tt.cost) {
+			t.Errorf("%s: description %q does not state the cost (%q)", tt.name, e.Description, tt.cost)
+		}
 	}
 }

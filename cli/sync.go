@@ -50,6 +50,10 @@ func selectStreams(o options, log *slog.Logger) ([]streams.Selected, error) {
 	for i := range discovered.Streams {
 		entry := &discovered.Streams[i]
 		st, _ := streams.ByName(entry.TapStreamID)
+		if user == nil && st.OptIn {
+			skipped = append(skipped, fmt.Sprintf("%s (opt-in: one request per record of %s per run; select it in a catalog)", st.Name, st.Parent))
+			continue
+		}
 		if user != nil {
 			ue := user.Entry(entry.TapStreamID)
 			if ue == nil {
@@ -90,7 +94,7 @@ func selectStreams(o options, log *slog.Logger) ([]streams.Selected, error) {
 		chosen = append(chosen, desc)
 		selected = append(selected, s)
 	}
-	reason := "no catalog given: every stream and field"
+	reason := "no catalog given: every stream selected by default, every field"
 	if path != "" {
 		reason = "from " + path
 	}

@@ -31,6 +31,9 @@ type CatalogEntry struct {
 	KeyProperties     []string        `json:"key_properties"`
 	ReplicationKey    string          `json:"replication_key,omitempty"`
 	ReplicationMethod string          `json:"replication_method,omitempty"`
+	// Description says what the stream is and what reading it costs, for
+	// a person choosing streams; taps and targets ignore it.
+	Description string `json:"description,omitempty"`
 	// Selected is the legacy/Meltano stream-level selection; nil when the
 	// catalog does not say. Metadata at breadcrumb [] takes precedence.
 	Selected *bool    `json:"selected,omitempty"`
@@ -330,6 +333,11 @@ func (p catalogParser) entry(key string, raw []byte) (CatalogEntry, error) {
 		return e, err
 	} else if s != nil {
 		e.ReplicationMethod = *s
+	}
+	if s, err := p.optString(key+".description", m["description"]); err != nil {
+		return e, err
+	} else if s != nil {
+		e.Description = *s
 	}
 	if b, err := p.optBool(key+".selected", m["selected"]); err != nil {
 		return e, err

@@ -46,6 +46,7 @@ func (s *Syncer) finishChain(c *chain) error {
 	if !finished {
 		return nil
 	}
+	s.listingDone(c.l)
 	s.progress().Finish(c.l.names())
 	took := s.now().Sub(c.l.started()).Round(time.Millisecond)
 	for _, m := range c.l.members {

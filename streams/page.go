@@ -50,6 +50,11 @@ func (s *Syncer) writePage(ctx context.Context, c *chain, page *client.Page) (pa
 	if out.backwards {
 		s.markUnordered(c.l)
 	}
+	if c.l.supplies != nil {
+		if err := s.feedPage(c.l.supplies, page, c.l.keys); err != nil {
+			return out, fmt.Errorf("%s: %w", c.l.names(), err)
+		}
+	}
 	return out, s.checkpoint(c, out.max, false)
 }
 
@@ -132,12 +137,21 @@ func (s *Syncer) take(ctx context.Context, c *chain, mi int, m *member, src sour
 // fieldsOf puts record i's listing keys into fields: from the client's
 // checking pass when it located them, else by scanning the record.
 func (l *listing) fieldsOf(page *client.Page, i int, fields [][]byte) error {
-	if n := len(l.keys); len(page.Fields) == len(page.Records)*n {
+	if err := fieldsAt(page, i, l.keys, fields); err != nil {
+		return fmt.Errorf("%s: %w", l.names(), err)
+	}
+	return nil
+}
+
+// fieldsAt puts record i's values of keys into fields: from the client's
+// checking pass when it located them, else by scanning the record.
+func fieldsAt(page *client.Page, i int, keys []string, fields [][]byte) error {
+	if n := len(keys); len(page.Fields) == len(page.Records)*n {
 		copy(fields, page.Fields[i*n:(i+1)*n])
 		return nil
 	}
-	if err := jsonscan.Fields(page.Records[i], l.keys, fields); err != nil {
-		return fmt.Errorf("%s: record %d of a page is not a JSON object: %w", l.names(), i, err)
+	if err := jsonscan.Fields(page.Records[i], keys, fields); err != nil {
+		return fmt.Errorf("record %d of a page is not a JSON object: %w", i, err)
 	}
 	return nil
 }

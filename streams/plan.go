@@ -2,6 +2,7 @@ package streams
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,6 +44,11 @@ type listing struct {
 	windows   []*window
 	remaining int  // windows not yet finished
 	unordered bool // records came out of position order: bookmarks wait for the end
+
+	// kids is the parent feed of a per-parent listing (parent.go); nil for
+	// a site-level list. supplies is the feed whose parent ids this
+	// listing's records supply, if any.
+	kids, supplies *parentFeed
 
 	startOnce  sync.Once
 	startedAt  atomic.Pointer[time.Time]
@@ -101,12 +107,16 @@ func (s *Syncer) plan(selected []Selected, end time.Time) []*listing {
 		}
 		l.members = append(l.members, &member{sel: sel, start: s.streamStart(sel.Stream, end)})
 	}
+	s.linkParents(order, end)
 	for _, l := range order {
 		l.begin = l.members[0].start
 		for _, m := range l.members[1:] {
 			if m.start.Before(l.begin) {
 				l.begin = m.start
 			}
+		}
+		if l.supplies != nil {
+			l.begin = parentsBegin // every parent, not only the changed ones
 		}
 		l.end = end
 		l.planKeys()
@@ -131,15 +141,7 @@ func (s *Syncer) streamStart(st Stream, end time.Time) time.Time {
 // record, and where each member finds its key, replication value or
 // embedded record among them.
 func (l *listing) planKeys() {
-	key := func(name string) int {
-		for i, k := range l.keys {
-			if k == name {
-				return i
-			}
-		}
-		l.keys = append(l.keys, name)
-		return len(l.keys) - 1
-	}
+	key := l.key
 	l.posKey = key("updated_at") // the sort key: where a record is in the listing
 	for _, m := range l.members {
 		st := m.sel.Stream
@@ -156,6 +158,15 @@ func (l *listing) planKeys() {
 			l.idKey = key("id")
 		}
 	}
+}
+
+// key is the index of a top-level field in l.keys, added when missing.
+func (l *listing) key(name string) int {
+	if i := slices.Index(l.keys, name); i >= 0 {
+		return i
+	}
+	l.keys = append(l.keys, name)
+	return len(l.keys) - 1
 }
 
 // headChain is the listing's first chain: its whole range as one window.

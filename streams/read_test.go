@@ -93,7 +93,7 @@ func TestListingSizing(t *testing.T) {
 	if !couponSchema {
 		t.Error("no SCHEMA for coupons, which is empty")
 	}
-	for _, st := range streams.All() {
+	for _, st := range classic() {
 		if got, want := len(out.ids(st.Name, st.KeyProperty)), len(siteIDs(srv, st.Name)); got != want {
 			t.Errorf("%s: %d distinct records emitted, the site has %d", st.Name, got, want)
 		}
@@ -132,7 +132,7 @@ func TestListingSizingWithoutCount(t *testing.T) {
 			t.Errorf("%s: %d cursor chains, want %d", source, got.chains, want)
 		}
 	}
-	for _, st := range streams.All() {
+	for _, st := range classic() {
 		if got, want := len(out.ids(st.Name, st.KeyProperty)), len(siteIDs(srv, st.Name)); got != want {
 			t.Errorf("%s: %d distinct records emitted, the site has %d", st.Name, got, want)
 		}
@@ -194,7 +194,7 @@ func TestIncrementalRequestFloor(t *testing.T) {
 func listingSources() []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, st := range streams.All() {
+	for _, st := range classic() {
 		if !seen[st.Source] {
 			seen[st.Source] = true
 			out = append(out, st.Source)
@@ -207,7 +207,7 @@ func listingSources() []string {
 // bookmark of the streams reading it.
 func listingBegin(st *state.State, source string) time.Time {
 	var begin time.Time
-	for _, s := range streams.All() {
+	for _, s := range classic() {
 		if s.Source != source {
 			continue
 		}
@@ -238,7 +238,7 @@ func recordsSince(srv *recurlytest.Server, source string, begin time.Time) int {
 // backlogState bookmarks every stream at t.
 func backlogState(t time.Time) *state.State {
 	st := &state.State{Bookmarks: map[string]map[string]string{}}
-	for _, s := range streams.All() {
+	for _, s := range classic() {
 		st.Bookmarks[s.Name] = map[string]string{s.ReplicationKey: state.Format(t)}
 	}
 	return st

@@ -88,6 +88,7 @@ type Syncer struct {
 	Options Options
 
 	wroteAny atomic.Bool // any message written this run
+	pool     *pool       // the run's worker pool, set before any job runs
 	// stateMu orders bookmark moves and the STATE lines that show them, and
 	// guards every listing's windows: a STATE is snapshotted and written
 	// under it, so a later STATE never shows an older bookmark.
@@ -144,8 +145,13 @@ func (s *Syncer) runEnd() time.Time {
 // early.
 func (s *Syncer) readAll(ctx context.Context, listings []*listing) error {
 	p := newPool(ctx, max(1, s.Options.MaxWorkers))
+	s.pool = p
 	for _, l := range listings {
-		if l.inRange {
+		switch {
+		case !l.inRange:
+		case l.kids != nil:
+			p.add(0, func(ctx context.Context) error { return s.startChildren(ctx, l) })
+		default:
 			p.add(0, func(ctx context.Context) error { return s.start(ctx, p, l) })
 		}
 	}

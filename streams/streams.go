@@ -1,11 +1,13 @@
 // Package streams declares the tap's streams as data and runs the one sync
 // loop that serves them all.
 //
-// Every stream reads a site-level list of the v2018-08-09 API; none makes a
-// request per parent record yet. billing_info is derived from the
-// billing_info object embedded in each account of the accounts listing, so
-// when accounts and billing_info are both selected that listing is read once
-// for both.
+// Most streams read a site-level list of the v2018-08-09 API. billing_info
+// is derived from the billing_info object embedded in each account of the
+// accounts listing, so when accounts and billing_info are both selected that
+// listing is read once for both. Three streams are per-parent: they read one
+// child list per parent record (the unique codes of each bulk coupon, the
+// coupon redemptions and the notes of each account), which costs one
+// request per parent per run (see parent.go).
 //
 // The files, by concern:
 //
@@ -15,11 +17,13 @@
 //	pool.go      the worker pool (errgroup with SetLimit) and its job queue
 //	read.go      reading one listing: first page, sizing, paging a chain
 //	page.go      writing one page: records out of a page, per stream
+//	parent.go    per-parent listings: parent ids, one child list per parent
 //	bookmarks.go bookmarks and STATE
 //	metrics.go   record_count METRIC lines
 package streams
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -27,11 +31,30 @@ import (
 // Stream declares one Singer stream: what it is called, where its records
 // come from and how they are keyed and bookmarked.
 type Stream struct {
-	Name           string // Singer tap_stream_id and stream name
-	Object         string // the spec component its records are, e.g. "Account"
-	Source         string // the site-level list the records come from, e.g. "accounts"
+	Name   string // Singer tap_stream_id and stream name
+	Object string // the spec component its records are, e.g. "Account"
+	// Source is the site-level list the records come from, e.g. "accounts";
+	// for a per-parent stream, the child list's path format with one %s for
+	// the parent's id, e.g. "accounts/%s/notes".
+	Source         string
 	KeyProperty    string // primary key field
 	ReplicationKey string // bookmark field
+
+	// Parent, for a per-parent stream, is the site-level list whose
+	// records the child list is read under, e.g. "accounts"; "" for a
+	// stream read from a site-level list.
+	Parent string
+	// ParentWhere keeps only the parents whose top-level string field
+	// Field equals Value (unique codes exist only on bulk coupons); the zero
+	// value keeps every parent.
+	ParentWhere Where
+	// Params are the list parameters Source takes (the spec names them per
+	// endpoint; anything else is a 400).
+	Params Params
+	// OptIn marks a stream not selected by default (discovery says
+	// selected-by-default false, and a run without a catalog skips it):
+	// its cost grows with the number of parents, not of records.
+	OptIn bool
 
 	// Embedded names the field of each Source record that holds this
 	// stream's record; "" means the listed record is the stream's record.
@@ -42,8 +65,53 @@ type Stream struct {
 	Fallback string
 }
 
+// Where is a condition on a top-level string field of a record.
+type Where struct{ Field, Value string }
+
+// Params says which list parameters a list takes.
+type Params int
+
+const (
+	// AllParams: limit, order, sort, begin_time and end_time (paged).
+	AllParams Params = iota
+	// DateParams: sort, begin_time and end_time only; the list answers
+	// every match at once.
+	DateParams
+	// NoParams: none of them; the list answers everything at once, and the
+	// tap keeps the records from the stream's bookmark to the signpost.
+	NoParams
+)
+
 // KeyProperties returns the stream's primary key as Singer lists it.
 func (s Stream) KeyProperties() []string { return []string{s.KeyProperty} }
+
+// PerParent reports whether the stream reads one child list per parent.
+func (s Stream) PerParent() bool { return s.Parent != "" }
+
+// Path is the site-relative path of the stream's list, with {id} for the
+// parent's id, e.g. "accounts/{id}/notes".
+func (s Stream) Path() string { return strings.ReplaceAll(s.Source, "%s", "{id}") }
+
+// Cost says what reading the stream costs in requests, for discovery,
+// --about and the README.
+func (s Stream) Cost() string {
+	switch {
+	case s.Embedded != "":
+		return "none of its own: it rides on the `" + s.Source + "` listing (plus one request per record lacking `" + s.Embedded + "`)"
+	case !s.PerParent():
+		return fmt.Sprintf("one request per %d records changed since the bookmark, at least one (plus a count for a long range)", PageSize)
+	}
+	parent := "each record of `" + s.Parent + "`"
+	if s.ParentWhere.Field != "" {
+		parent += fmt.Sprintf(" with %s %s", s.ParentWhere.Field, s.ParentWhere.Value)
+	}
+	pages := fmt.Sprintf(", plus a page per %d of its records", PageSize)
+	if s.Params != AllParams {
+		pages = " (the list answers in one page)"
+	}
+	return "one request for " + parent + " on every run, changed or not" + pages +
+		"; the parent ids come from the `" + s.Parent + "` listing when it is read in the run, else from its own pass over it"
+}
 
 // table is every stream, sorted by name, built once.
 var table = sortedByName([]Stream{
@@ -52,6 +120,15 @@ var table = sortedByName([]Stream{
 	{Name: "billing_info", Object: "BillingInfo", Source: "accounts", KeyProperty: "account_id", ReplicationKey: "updated_at",
 		Embedded: "billing_info", Fallback: "accounts/%s/billing_info"},
 	{Name: "coupons", Object: "Coupon", Source: "coupons", KeyProperty: "id", ReplicationKey: "updated_at"},
+	{Name: "credit_payments", Object: "CreditPayment", Source: "credit_payments", KeyProperty: "id", ReplicationKey: "updated_at"},
+	{Name: "account_acquisitions", Object: "AccountAcquisition", Source: "acquisitions", KeyProperty: "id", ReplicationKey: "updated_at"},
+	{Name: "custom_field_definitions", Object: "CustomFieldDefinition", Source: "custom_field_definitions", KeyProperty: "id", ReplicationKey: "updated_at"},
+	{Name: "unique_coupon_codes", Object: "UniqueCouponCode", Source: "coupons/%s/unique_coupon_codes", KeyProperty: "id", ReplicationKey: "updated_at",
+		Parent: "coupons", ParentWhere: Where{"coupon_type", "bulk"}},
+	{Name: "coupon_redemptions", Object: "CouponRedemption", Source: "accounts/%s/coupon_redemptions", KeyProperty: "id", ReplicationKey: "updated_at",
+		Parent: "accounts", Params: DateParams, OptIn: true},
+	{Name: "account_notes", Object: "AccountNote", Source: "accounts/%s/notes", KeyProperty: "id", ReplicationKey: "created_at",
+		Parent: "accounts", Params: NoParams, OptIn: true},
 	{Name: "invoices", Object: "Invoice", Source: "invoices", KeyProperty: "id", ReplicationKey: "updated_at"},
 	{Name: "plans", Object: "Plan", Source: "plans", KeyProperty: "id", ReplicationKey: "updated_at"},
 	{Name: "plans_add_ons", Object: "AddOn", Source: "add_ons", KeyProperty: "id", ReplicationKey: "updated_at"},

@@ -41,7 +41,7 @@ type Stream struct {
 	ReplicationKey string // the bookmark field (nullable like any other field)
 }
 
-// Streams returns the nine streams of streams.All (the one stream table) in
+// Streams returns the fifteen streams of streams.All (the one stream table) in
 // name order. The slice is new on every
 // call, so callers may modify it.
 func Streams() []Stream {
@@ -52,13 +52,15 @@ func Streams() []Stream {
 	return out
 }
 
-// stringAlternatives lists, per component, the top-level fields that may
-// arrive as a plain string although the spec declares another type. The
-// value is the description written into the schema.
+// plansAll describes a coupon's plans, which v2018-08-09 may send as "all".
+const plansAll = `v2018-08-09 sends the string "all" instead of an array when applies_to_all_plans is true.`
+
+// stringAlternatives lists, per component, the fields (by dotted path from
+// the record) that may arrive as a plain string although the spec declares
+// another type. The value is the description written into the schema.
 var stringAlternatives = map[string]map[string]string{
-	"Coupon": {
-		"plans": `v2018-08-09 sends the string "all" instead of an array when applies_to_all_plans is true.`,
-	},
+	"Coupon":           {"plans": plansAll},
+	"CouponRedemption": {"coupon.plans": plansAll}, // the redeemed coupon, embedded whole
 }
 
 // Generate renders the schema document for stream s from spec. It fails if
@@ -86,13 +88,8 @@ func Generate(spec *openapi.Spec, s Stream) ([]byte, error) {
 		switch {
 		case p.Name == s.PrimaryKey:
 			node = object{{"type", "string"}}
-		case stringAlternatives[s.Object][p.Name] != "":
-			node, err = convert(p.Schema, p.Name)
-			if err == nil {
-				node, err = withStringAlternative(node, stringAlternatives[s.Object][p.Name], p.Name)
-			}
 		default:
-			node, err = convert(p.Schema, p.Name)
+			node, err = convert(p.Schema, p.Name, stringAlternatives[s.Object])
 		}
 		if err != nil {
 			return nil, fmt.Errorf("schemagen: stream %s: %w", s.Name, err)
@@ -113,8 +110,10 @@ func Generate(spec *openapi.Spec, s Stream) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// convert renders one nullable schema node; path names it in errors.
-func convert(sc *openapi.Schema, path string) (object, error) {
+// convert renders one nullable schema node at path (dotted from the
+// record, which also names it in errors), widened with a string where alt
+// says so.
+func convert(sc *openapi.Schema, path string, alt map[string]string) (object, error) {
 	var node object
 	switch sc.Type {
 	case "string", "integer", "number", "boolean":
@@ -127,7 +126,7 @@ func convert(sc *openapi.Schema, path string) (object, error) {
 		if len(sc.Properties) > 0 {
 			props := object{}
 			for _, p := range sc.Properties {
-				sub, err := convert(p.Schema, path+"."+p.Name)
+				sub, err := convert(p.Schema, path+"."+p.Name, alt)
 				if err != nil {
 					return nil, err
 				}
@@ -140,7 +139,7 @@ func convert(sc *openapi.Schema, path string) (object, error) {
 		if sc.Items == nil {
 			return nil, fmt.Errorf("%s: array without items", path)
 		}
-		items, err := convert(sc.Items, path+"[]")
+		items, err := convert(sc.Items, path+"[]", alt)
 		if err != nil {
 			return nil, err
 		}
@@ -150,6 +149,9 @@ func convert(sc *openapi.Schema, path string) (object, error) {
 	}
 	if len(sc.Enum) > 0 {
 		node = insertAfterType(node, member{"description", "Known values (not enforced): " + strings.Join(sc.Enum, ", ")})
+	}
+	if desc := alt[path]; desc != "" {
+		return withStringAlternative(node, desc, path)
 	}
 	return node, nil
 }

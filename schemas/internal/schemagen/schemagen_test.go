@@ -196,8 +196,8 @@ func TestStreamsTable(t *testing.T) {
 			t.Errorf("incomplete stream %+v", s)
 		}
 	}
-	if len(seen) != 9 {
-		t.Fatalf("%d streams, want 9", len(seen))
+	if len(seen) != 15 {
+		t.Fatalf("%d streams, want 15", len(seen))
 	}
 	a := Streams()
 	a[0].Name = "changed"
