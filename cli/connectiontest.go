@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"text/tabwriter"
+	"time"
 
 	"github.com/tap-recurly/tap-recurly/client"
 	"github.com/tap-recurly/tap-recurly/config"
@@ -22,6 +23,9 @@ const (
 	testOK     = "OK"
 	testFailed = "FAILED"
 )
+
+// testRetries is the number of retries a connection check allows each request.
+const testRetries = 2
 
 // testRow is one line of the connection test's report.
 type testRow struct {
@@ -44,7 +48,9 @@ func runConnectionTest(ctx context.Context, o options, cfg *config.Config, e env
 	if len(selected) == 0 {
 		return errors.New("connection test: no stream is selected, so nothing was checked")
 	}
-	api, err := newClient(cfg, log)
+	// A connection check answers quickly: two retries, waits of 1 s to 5 s, so an outage is reported in
+	// seconds rather than after the sync's minute or two of retries.
+	api, err := newClient(cfg, log, client.WithRetries(testRetries, time.Second, 5*time.Second))
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -318,5 +320,40 @@ func TestConnectionTestWarnsDeprecation(t *testing.T) {
 	note := strings.LastIndex(stderr, "WARNING: Recurly marks API version v2018-08-09 as deprecated; its sunset date is 2027-03-01T00:00:00Z")
 	if table < 0 || note < table {
 		t.Fatalf("no deprecation notice under the table:\n%s", stderr)
+	}
+}
+
+// TestConnectionTestRetriesBriefly checks that --test gives up on an API
+// that keeps failing after testRetries retries per request, not after the
+// sync's eight.
+func TestConnectionTestRetriesBriefly(t *testing.T) {
+	srv := startSim(t, recurlytest.Config{Seed: 1})
+	var mu sync.Mutex
+	perPath := map[string]int{}
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		perPath[r.URL.RequestURI()]++ // one request may share its path with another (a parent list)
+		mu.Unlock()
+		// Generous rate-limit headers, so the quota layer does not slow the test to one request a second.
+		w.Header().Set("X-RateLimit-Limit", "100000")
+		w.Header().Set("X-RateLimit-Remaining", "99000")
+		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Minute).Unix(), 10))
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(down.Close)
+	cfg := writeSimConfig(t, srv, map[string]any{"base_url": down.URL})
+	code, _, stderr := runCmd(t, "--config", cfg, "--test")
+	if code != ExitFailure || !strings.Contains(stderr, "after 3 attempts") {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for path, n := range perPath {
+		if n != testRetries+1 {
+			t.Errorf("%s: %d requests, want %d", path, n, testRetries+1)
+		}
+	}
+	if len(perPath) == 0 {
+		t.Fatal("no request reached the server")
 	}
 }

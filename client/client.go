@@ -5,9 +5,11 @@
 // rate-limit window (see WithQuotaLimit), rides out transient faults with bounded, jittered retries, and turns
 // the API's error envelope into typed errors a user can act on. It knows nothing of Singer.
 //
-// Layering, outer to inner: Client methods (request, CheckResponse, decode) -> go-retryablehttp (retries) ->
-// quotaTransport (waits for quota, reads X-RateLimit-* headers) -> attemptTransport (per-attempt timeout,
-// timing) -> the base http.RoundTripper.
+// Layering, outer to inner: Client methods (request, decode, typed errors; a call's own state is its
+// request's response handler) -> one go-retryablehttp client for the life of the Client (retries; its hooks
+// keep no state between calls) -> quotaTransport (waits for quota, reads X-RateLimit-* headers) ->
+// attemptTransport (per-attempt timeout; records each attempt once: Stats, log line, request hook) -> the
+// base http.RoundTripper.
 package client
 
 import (

@@ -362,3 +362,17 @@ func TestDeprecationWarnedOnce(t *testing.T) {
 		t.Fatalf("warn lines = %q", warns)
 	}
 }
+
+func TestBadNextLinkRedacted(t *testing.T) {
+	for _, next := range []string{"relative?api_key=" + leakKey, "/ok%zz?token=" + leakKey, "http://" + leakKey + "@evil.example/x"} {
+		srv := newScripted(t, respond(200, page(true, next, "a")))
+		c := newLeakClient(t, srv.URL)
+		var lastErr error
+		for _, err := range c.List(context.Background(), "accounts", ListParams{}) {
+			lastErr = err
+		}
+		if lastErr == nil || !strings.Contains(lastErr.Error(), "next link") || leaks(lastErr.Error()) {
+			t.Errorf("next %q: err = %v", next, lastErr)
+		}
+	}
+}

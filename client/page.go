@@ -425,15 +425,15 @@ func (c *Client) listURL(pathOrNext string, p ListParams) (*url.URL, error) {
 func (c *Client) nextURL(next string) (*url.URL, error) {
 	n, err := url.Parse(next)
 	if err != nil {
-		return nil, fmt.Errorf("client: invalid next link: %w", err)
+		return nil, fmt.Errorf("client: invalid next link %q", c.redact.clean(c.redact.link(next), 200))
 	}
 	if n.IsAbs() || n.Host != "" {
 		if !strings.EqualFold(n.Scheme, c.base.Scheme) || !strings.EqualFold(n.Host, c.base.Host) || n.User != nil {
 			return nil, fmt.Errorf("client: refusing to follow a next link to %s://%s: not the API host %s",
-				n.Scheme, n.Host, c.base.Host)
+				c.redact.clean(n.Scheme, 20), c.redact.clean(n.Host, 100), c.base.Host)
 		}
 	} else if !strings.HasPrefix(n.Path, "/") || strings.HasPrefix(next, "//") {
-		return nil, fmt.Errorf("client: invalid next link %q", next)
+		return nil, fmt.Errorf("client: invalid next link %q", c.redact.clean(c.redact.link(next), 200))
 	}
 	u := *c.base
 	u.Path, u.RawPath, u.RawQuery, u.Fragment = n.Path, n.RawPath, n.RawQuery, ""
