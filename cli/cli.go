@@ -89,7 +89,7 @@ func run(args []string, e env) int {
 	cmd := &cobra.Command{
 		Use:   "tap-recurly",
 		Short: "Singer tap for the Recurly API v2018-08-09",
-		Long: "tap-recurly extracts " + knownStreams() + "\nfrom Recurly and writes Singer messages to stdout.",
+		Long:  "tap-recurly extracts " + knownStreams() + "\nfrom Recurly and writes Singer messages to stdout.",
 		Example: "  tap-recurly --config config.json --discover > catalog.json\n" +
 			"  tap-recurly --config config.json --catalog catalog.json --state state.json > out.jsonl",
 		Args:          cobra.NoArgs,

@@ -184,11 +184,12 @@ func TestHostileAPI(t *testing.T) {
 		{
 			name: "rate-limit window resetting in 23 hours",
 			h: func(w http.ResponseWriter, r *http.Request, n int) {
-				w.Header().Set("X-RateLimit-Remaining", "0")
-				w.Header().Set("X-RateLimit-Reset", fmt.Sprint(time.Now().Add(23*time.Hour).Unix()))
 				listJSON(w, true, fmt.Sprintf("/sites/subdomain-hostile/plans?cursor=c%d", n), []string{plan(fmt.Sprint(n), day)})
 			},
-			code: ExitFailure, maxRequests: 1,
+			// Every answer of the site says the same: the window is spent
+			// and resets in 23 hours.
+			headers: http.Header{"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {fmt.Sprint(time.Now().Add(23 * time.Hour).Unix())}},
+			code:    ExitFailure, maxRequests: 1,
 			line: regexp.MustCompile(`^tap-recurly: .*quota: .*the next request may go at 20\d\d-.*\(in 2[23]h.*longer than the 15m0s the client may wait`),
 		},
 		{
