@@ -16,12 +16,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/tap-recurly/tap-recurly/recurlytest"
+	"github.com/tap-recurly/tap-recurly/streams"
 )
 
 func main() {
@@ -42,10 +42,7 @@ func run(tap, out string, seed int64) error {
 	}
 	defer srv.Close()
 	site := srv.Site
-	total := 0
-	for _, r := range []string{"accounts", "line_items", "coupons", "invoices", "plans", "add_ons", "subscriptions", "transactions"} {
-		total += len(site.Keys(r))
-	}
+	total := site.Counts().Total()
 	fmt.Printf("Simulated Recurly site %s at %s with %d records.\n\n", site.SiteID(), srv.URL, total)
 
 	if err := os.MkdirAll(out, 0o755); err != nil {
@@ -78,15 +75,17 @@ func run(tap, out string, seed int64) error {
 
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "stream\tfull sync records\tincremental records\tfinal bookmark\t")
-	var names []string
-	for n := range full.counts {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, st := range streams.All() { // every stream, the opt-in ones included
+		n := st.Name
+		if _, ran := full.counts[n]; !ran && st.OptIn {
+			fmt.Fprintf(tw, "%s\t-\t-\topt-in: %s\t\n", n, "not selected without a catalog")
+			continue
+		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t\n", n, full.counts[n], incr.counts[n], incr.bookmarks[n])
 	}
 	tw.Flush()
+	fmt.Println("\nOpt-in streams (coupon_redemptions, account_notes) cost one request per account on every run;")
+	fmt.Println("select them in a catalog (tap-recurly --discover, set \"selected\": true) to sync them.")
 	fmt.Printf("\nOutput in %s: full.jsonl, incremental.jsonl (Singer messages), *.state.json, *.log (stderr).\n", out)
 	return nil
 }
