@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -186,22 +185,10 @@ func (o *outcome) FloorRatio() float64 {
 // CPU ratio.
 const floorRuns = 3
 
-// worstWindow is the most requests of log inside any window of length w
-// (half-open [t, t+w) starting at a request).
+// worstWindow is the most requests of log inside any window of length w.
 func worstWindow(log []recurlytest.Request, w time.Duration) int {
-	at := make([]time.Time, len(log))
-	for i, r := range log {
-		at[i] = r.At
-	}
-	sort.Slice(at, func(i, j int) bool { return at[i].Before(at[j]) })
-	best, j := 0, 0
-	for i := range at {
-		for j < len(at) && at[j].Sub(at[i]) < w {
-			j++
-		}
-		best = max(best, j-i)
-	}
-	return best
+	n, _ := recurlytest.BusiestWindow(recurlytest.Times(log), w)
+	return n
 }
 
 // CPU is the tap's user+sys CPU time.

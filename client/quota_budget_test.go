@@ -2,6 +2,7 @@ package client
 
 import (
 	"fmt"
+	"github.com/tap-recurly/tap-recurly/recurlytest"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -327,7 +328,7 @@ func TestQuotaLedgerEveryWindowSimulated(t *testing.T) {
 					allowed := int(math.Floor(float64(budget(sh.limit, pct)) - sh.bg*sh.window.Seconds()))
 					rng := rand.New(rand.NewPCG(seed, uint64(pct)))
 					arrivals, refused := simulateLedger(t, site, newQuotaLedger(pct), 5, 4*allowed/5+1, rng)
-					worst, at := worstInWindow(arrivals, sh.window)
+					worst, at := recurlytest.BusiestWindow(arrivals, sh.window)
 					if worst > allowed {
 						t.Errorf("%d requests in the %s from +%s; allowed %d", worst, sh.window, at.Sub(t0), allowed)
 					}
@@ -338,23 +339,4 @@ func TestQuotaLedgerEveryWindowSimulated(t *testing.T) {
 			}
 		}
 	}
-}
-
-// WorstInWindow is worstInWindow, for the end-to-end tests of package client_test.
-var WorstInWindow = worstInWindow
-
-// worstInWindow is the most of times in any interval [t, t+window), and where it starts.
-func worstInWindow(times []time.Time, window time.Duration) (int, time.Time) {
-	at := slices.Clone(times)
-	slices.SortFunc(at, time.Time.Compare)
-	worst, from, j := 0, time.Time{}, 0
-	for i := range at {
-		for j < len(at) && at[j].Before(at[i].Add(window)) {
-			j++
-		}
-		if j-i > worst {
-			worst, from = j-i, at[i]
-		}
-	}
-	return worst, from
 }

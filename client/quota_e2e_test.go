@@ -110,11 +110,7 @@ func pageConcurrently(t *testing.T, c *client.Client, workers, pages int) {
 
 // worstWindow is the most requests of reqs in any interval [t, t+window), and where it starts.
 func worstWindow(reqs []recurlytest.Request, window time.Duration) (int, time.Time) {
-	at := make([]time.Time, len(reqs))
-	for i, r := range reqs {
-		at[i] = r.At
-	}
-	return client.WorstInWindow(at, window)
+	return recurlytest.BusiestWindow(recurlytest.Times(reqs), window)
 }
 
 func TestWorstWindow(t *testing.T) {
