@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
+	"unicode/utf8"
 )
 
 func TestDecodePage(t *testing.T) {
@@ -117,6 +119,20 @@ func FuzzDecodePage(f *testing.F) {
 		for i, r := range p.Records {
 			if !json.Valid(r) || r[0] != '{' {
 				t.Fatalf("record %d is not a JSON object: %q", i, r)
+			}
+			if !utf8.Valid(r) {
+				t.Fatalf("record %d is not valid UTF-8: %q", i, r)
+			}
+			if slices.Contains(p.Repaired, i) {
+				// Its invalid UTF-8 was replaced: it is the input's record
+				// with U+FFFD where the input had invalid bytes.
+				if utf8.Valid(in) {
+					t.Fatalf("repaired record %d %q, but the input was valid UTF-8", i, r)
+				}
+				if !bytes.Contains(bytes.ToValidUTF8(in, []byte("\uFFFD")), r) {
+					t.Fatalf("repaired record %d %q is not the input's record with U+FFFD for its invalid bytes", i, r)
+				}
+				continue
 			}
 			if !bytes.Contains(in, r) {
 				t.Fatalf("record %d bytes %q not found verbatim in input", i, r)
