@@ -134,9 +134,13 @@ var errBodyTooLarge = fmt.Errorf("response body exceeds %d MiB (the client's cap
 func readAll(r io.Reader, limit int64) ([]byte, error) { return readAllSized(r, -1, limit) }
 
 // readAllSized is readAll with the expected size (Content-Length; -1 if unknown). A body of the expected
-// size is read into one allocation. Otherwise the buffer doubles as it fills, but never past limit, so a body
-// over the limit is refused once limit bytes are in, and memory stays within about 1.5 times the limit
-// whatever the server sends.
+// size is read into one allocation. Otherwise the buffer doubles as it fills up to growJump, then grows to
+// limit in one step, so a body over the limit is refused once limit bytes are in, and memory stays within the
+// limit plus growJump whatever the server sends.
+// growJump is the buffer size past which readAllSized stops doubling and
+// grows to the limit in one step.
+const growJump = 4 << 20
+
 func readAllSized(r io.Reader, size, limit int64) ([]byte, error) {
 	capacity := int64(32 << 10)
 	if size >= 0 && size <= limit {
@@ -156,7 +160,16 @@ func readAllSized(r io.Reader, size, limit int64) ([]byte, error) {
 			return nil, err
 		}
 		if len(buf) == cap(buf) {
-			grown := make([]byte, len(buf), min(2*int64(cap(buf)), limit))
+			next := 2 * int64(cap(buf))
+			if next > growJump {
+				// Past a size no page of 200 records reaches, take the
+				// cap at once: doubling on towards it would hold the old
+				// buffer and one twice its size together, 1.5 times the
+				// cap at the end; this way a body over the cap costs at
+				// most the cap plus growJump.
+				next = limit
+			}
+			grown := make([]byte, len(buf), min(next, limit))
 			copy(grown, buf)
 			buf = grown
 		}
