@@ -1,7 +1,6 @@
 package main
 
 import (
-	"github.com/tap-recurly/tap-recurly/recurlytest"
 	"os"
 	"testing"
 	"time"
@@ -140,31 +139,6 @@ func TestSpawn(t *testing.T) {
 	}
 	if _, err := spawn(spawnRequest{Path: dir + "/missing", StderrPath: dir + "/e"}); err == nil {
 		t.Error("spawning a missing program did not fail")
-	}
-}
-
-func TestWorstWindow(t *testing.T) {
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	at := func(ms ...int) []recurlytest.Request {
-		var out []recurlytest.Request
-		for _, m := range ms {
-			out = append(out, recurlytest.Request{At: t0.Add(time.Duration(m) * time.Millisecond)})
-		}
-		return out
-	}
-	for _, tt := range []struct {
-		log  []recurlytest.Request
-		want int
-	}{
-		{nil, 0},
-		{at(0), 1},
-		{at(0, 999, 1000), 2},       // [0, 1000) holds two
-		{at(1000, 0, 500, 1400), 3}, // unsorted: 500, 1000, 1400 within a second
-		{at(0, 2000, 4000), 1},
-	} {
-		if got := worstWindow(tt.log, time.Second); got != tt.want {
-			t.Errorf("worstWindow(%v) = %d, want %d", tt.log, got, tt.want)
-		}
 	}
 }
 

@@ -64,7 +64,7 @@ func TestE2EQuotaEveryWindow(t *testing.T) {
 	for _, r := range runs {
 		t.Run(fmt.Sprintf("quota %d%% seed %d", r.pct, r.seed), func(t *testing.T) {
 			reqs := r.srv.Site.Requests()
-			worst, at := worstWindow(reqs, window)
+			worst, at := recurlytest.BusiestWindow(recurlytest.Times(reqs), window)
 			t.Logf("worst window: %d requests at %s, allowed %d (budget %d minus %.0f by others); %d requests over %s",
 				worst, at.Format("15:04:05.000"), r.allowed, limit*r.pct/100, others, len(reqs),
 				reqs[len(reqs)-1].At.Sub(reqs[0].At).Round(time.Millisecond))
@@ -106,37 +106,6 @@ func pageConcurrently(t *testing.T, c *client.Client, workers, pages int) {
 		}()
 	}
 	wg.Wait()
-}
-
-// worstWindow is the most requests of reqs in any interval [t, t+window), and where it starts.
-func worstWindow(reqs []recurlytest.Request, window time.Duration) (int, time.Time) {
-	return recurlytest.BusiestWindow(recurlytest.Times(reqs), window)
-}
-
-func TestWorstWindow(t *testing.T) {
-	t0 := time.Unix(1_700_000_000, 0)
-	req := func(ms ...int) []recurlytest.Request {
-		var r []recurlytest.Request
-		for _, m := range ms {
-			r = append(r, recurlytest.Request{At: t0.Add(time.Duration(m) * time.Millisecond)})
-		}
-		return r
-	}
-	for _, tt := range []struct {
-		reqs []recurlytest.Request
-		want int
-		from int
-	}{
-		{req(0), 1, 0},
-		{req(0, 999, 1000), 2, 0},               // [0, 1000) excludes 1000
-		{req(500, 0, 1400, 1499, 2000), 3, 500}, // unsorted; the busiest interval starts mid-way
-		{req(0, 0, 0, 5000), 3, 0},
-	} {
-		got, from := worstWindow(tt.reqs, time.Second)
-		if got != tt.want || !from.Equal(t0.Add(time.Duration(tt.from)*time.Millisecond)) {
-			t.Errorf("worstWindow(%v) = %d from %s, want %d from +%dms", tt.reqs, got, from, tt.want, tt.from)
-		}
-	}
 }
 
 // TestE2EQuotaResetTooFar: when the site says the window resets hours ahead with nothing left, the next call
