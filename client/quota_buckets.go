@@ -53,6 +53,15 @@ func (o *ownBuckets) remove(reset time.Time, used int) {
 	o.b[i].used = u
 }
 
+// usages are the usages shown to the counted attempts of the bucket ending at reset, in increasing order.
+// The slice is the index's own: the caller must not keep or modify it.
+func (o *ownBuckets) usages(reset time.Time) []int {
+	if i, ok := o.find(reset); ok {
+		return o.b[i].used
+	}
+	return nil
+}
+
 // atOrBelow is how many counted attempts of the bucket ending at reset were shown a usage of at most used.
 func (o *ownBuckets) atOrBelow(reset time.Time, used int) int {
 	i, ok := o.find(reset)

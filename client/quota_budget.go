@@ -1,6 +1,7 @@
 package client
 
 import (
+	"slices"
 	"time"
 )
 
@@ -269,10 +270,11 @@ func (l *quotaLedger) recount(reset time.Time) {
 	if l.window > 0 {
 		from = reset.Add(-l.window)
 	}
-	earlier := l.own.between(from, reset)
+	earlier, same := l.own.between(from, reset), l.own.usages(reset)
 	for i, h := range l.heads {
 		if h.reset.Equal(reset) {
-			l.heads[i].others = max(0, h.used-earlier-l.own.atOrBelow(reset, h.used))
+			n, _ := slices.BinarySearch(same, h.used+1) // those at or below h's usage
+			l.heads[i].others = max(0, h.used-earlier-n)
 		}
 	}
 }
