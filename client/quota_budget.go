@@ -1,6 +1,7 @@
 package client
 
 import (
+	"math"
 	"slices"
 	"time"
 )
@@ -97,8 +98,12 @@ type quotaLedger struct {
 	inflight map[uint64]struct{} // admitted attempts not yet answered, by seq
 	done     []sentAttempt       // answered attempts that may still count, in answer order
 	own      ownBuckets          // the counted attempts of done, by bucket
-	heads    []heard             // answers with usable headers that may still count, in answer order
-	lastSent time.Time
+	// recounted holds, per bucket (its reset in Unix ns), the attempts counted before it at its last
+	// recount. While that stays and nothing leaves own (prune, a new window clear it), a recount need only
+	// redo the answers at or above the usage just added.
+	recounted map[int64]int
+	heads     []heard // answers with usable headers that may still count, in answer order
+	lastSent  time.Time
 
 	// Pacing while the window is unknown, and the way out when nothing can be learned without a request.
 	allow   allowance
@@ -238,13 +243,14 @@ func (l *quotaLedger) answer(seq uint64, now time.Time, status int, r *Rate) ans
 	var note answerNote
 	if w := l.windowBound(h); a.counted && w > 0 && (l.window == 0 || w < l.window) {
 		l.window, note.learned = w, w
+		clear(l.recounted)
 		for _, b := range l.heads { // the others' share depends on the window
 			if !b.reset.Equal(h.reset) {
-				l.recount(b.reset)
+				l.recount(b.reset, math.MaxInt)
 			}
 		}
 	}
-	l.recount(h.reset)
+	l.recount(h.reset, h.used)
 	return note
 }
 
@@ -264,15 +270,25 @@ func (l *quotaLedger) windowBound(h heard) time.Duration {
 
 // recount sets the others' share of every answer heard in the bucket ending at reset: its usage minus this
 // client's attempts counted in it (within the window, if known). An answer that comes later can show that an
-// attempt in flight was counted, so each answer recounts its bucket.
-func (l *quotaLedger) recount(reset time.Time) {
-	var from time.Time
+// attempt in flight was counted, so each answer recounts its bucket. The answers to recount are those at or
+// above usage from (the one just heard and those the attempt just counted can change); all of them when
+// anything else changed since the bucket's last recount (see quotaLedger.recounted).
+func (l *quotaLedger) recount(reset time.Time, from int) {
+	var since time.Time
 	if l.window > 0 {
-		from = reset.Add(-l.window)
+		since = reset.Add(-l.window)
 	}
-	earlier, same := l.own.between(from, reset), l.own.usages(reset)
+	earlier, same := l.own.between(since, reset), l.own.usages(reset)
+	key := reset.UnixNano()
+	if last, ok := l.recounted[key]; !ok || last != earlier {
+		from = math.MinInt
+	}
+	if l.recounted == nil {
+		l.recounted = map[int64]int{}
+	}
+	l.recounted[key] = earlier
 	for i, h := range l.heads {
-		if h.reset.Equal(reset) {
+		if h.used >= from && h.reset.Equal(reset) {
 			n, _ := slices.BinarySearch(same, h.used+1) // those at or below h's usage
 			l.heads[i].others = max(0, h.used-earlier-n)
 		}
@@ -316,6 +332,7 @@ func (l *quotaLedger) prune(now time.Time) {
 	for i < len(l.done) && !keep(l.done[i].recv) {
 		if a := l.done[i]; a.counted {
 			l.own.remove(a.reset, a.used)
+			clear(l.recounted)
 		}
 		i++
 	}
