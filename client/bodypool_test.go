@@ -9,25 +9,19 @@ import (
 	"github.com/tap-recurly/tap-recurly/recurlytest"
 )
 
-func TestBodyPoolClasses(t *testing.T) {
+func TestBodyPoolGet(t *testing.T) {
 	tests := []struct {
 		n       int
-		wantCap int // 0: not pooled, a plain allocation of exactly n
+		wantCap int
 	}{
 		{0, 32 << 10}, {1, 32 << 10}, {32 << 10, 32 << 10}, {32<<10 + 1, 64 << 10},
-		{300_001, 512 << 10}, {4 << 20, 4 << 20}, {4<<20 + 1, 0}, {32 << 20, 0},
+		{300_001, 512 << 10}, {4 << 20, 4 << 20}, {4<<20 + 1, 4<<20 + 1}, {32 << 20, 32 << 20},
 	}
 	var p bodyPool
 	for _, tt := range tests {
-		b := p.get(tt.n)
-		want := tt.wantCap
-		if want == 0 {
-			want = tt.n
+		if b := p.get(tt.n); len(b) != 0 || cap(b) != tt.wantCap {
+			t.Errorf("get(%d) from an empty pool: len %d cap %d, want len 0 cap %d", tt.n, len(b), cap(b), tt.wantCap)
 		}
-		if len(b) != 0 || cap(b) != want {
-			t.Errorf("get(%d): len %d cap %d, want len 0 cap %d", tt.n, len(b), cap(b), want)
-		}
-		p.put(b)
 	}
 	var nilPool *bodyPool
 	if b := nilPool.get(1000); cap(b) != 1000 {
@@ -36,26 +30,29 @@ func TestBodyPoolClasses(t *testing.T) {
 	nilPool.put(make([]byte, 32<<10)) // must not panic
 }
 
-// TestBodyPoolRecycles checks that a buffer put back is handed out again for its class, and that odd
-// capacities are never taken in. sync.Pool may drop any buffer (always under a collection, at random under
-// the race detector), so the test asks for reuse over many rounds rather than once.
-func TestBodyPoolRecycles(t *testing.T) {
+// TestBodyPoolReuse checks which free buffer get hands out (the smallest that fits) and that the pool
+// never holds more than maxFree buffers, nor any over maxPooled.
+func TestBodyPoolReuse(t *testing.T) {
 	var p bodyPool
-	reused := 0
-	for range 50 {
-		b := p.get(100_000)
-		p.put(b)
-		if again := p.get(70_000); cap(again) == cap(b) && &again[:1][0] == &b[:1][0] {
-			reused++
-		}
+	small, large := p.get(40_000), p.get(600_000) // 64 KiB and 1 MiB
+	p.put(append(large, "old"...))
+	p.put(small)
+	if b := p.get(50_000); cap(b) != cap(small) || len(b) != 0 {
+		t.Fatalf("get(50000): cap %d len %d, want the 64 KiB buffer, emptied", cap(b), len(b))
 	}
-	if reused == 0 {
-		t.Fatal("no buffer put back was ever handed out again")
+	if b := p.get(50_000); cap(b) != cap(large) {
+		t.Fatalf("get(50000) again: cap %d, want the 1 MiB buffer", cap(b))
 	}
-	p.put(make([]byte, 0, 100_000)) // not a class size: dropped
-	for range 10 {
-		if got := p.get(100_000); cap(got) != 128<<10 {
-			t.Fatalf("cap %d, want 128 KiB", cap(got))
+	for range 3 * maxFree {
+		p.put(make([]byte, 0, 1<<20))
+	}
+	p.put(make([]byte, 0, maxPooled+1))
+	if len(p.free) != maxFree {
+		t.Fatalf("the pool holds %d buffers, want at most %d", len(p.free), maxFree)
+	}
+	for _, b := range p.free {
+		if cap(b) > maxPooled {
+			t.Fatalf("the pool holds a %d-byte buffer", cap(b))
 		}
 	}
 }
@@ -65,13 +62,13 @@ func TestBodyPoolRecycles(t *testing.T) {
 // iteration is emptied rather than left pointing at another page's bytes.
 func TestListRecyclesPages(t *testing.T) {
 	srv := testutil.StartSite(t, recurlytest.Config{Seed: 3, Counts: recurlytest.Counts{Accounts: 600}, RateLimit: 1 << 30})
-	c2, err := New(srv.Site.APIKey(), srv.Site.SiteID(), WithBaseURL(srv.URL))
+	c, err := New(srv.Site.APIKey(), srv.Site.SiteID(), WithBaseURL(srv.URL))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var kept *Page
 	pages, next := 0, ""
-	for page, err := range c2.List(context.Background(), "accounts", ListParams{Limit: 50}) {
+	for page, err := range c.List(context.Background(), "accounts", ListParams{Limit: 50}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -79,7 +76,7 @@ func TestListRecyclesPages(t *testing.T) {
 		if pages > 0 {
 			link = next
 		}
-		fresh, _, err := c2.ListPage(context.Background(), link, ListParams{Limit: 50})
+		fresh, _, err := c.ListPage(context.Background(), link, ListParams{Limit: 50})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,5 +99,8 @@ func TestListRecyclesPages(t *testing.T) {
 	}
 	if len(kept.Records) != 0 || kept.Fields != nil {
 		t.Fatalf("a page kept past its iteration still shows %d records", len(kept.Records))
+	}
+	if len(c.bodies.free) == 0 {
+		t.Fatal("List recycled no page buffer")
 	}
 }
