@@ -3,6 +3,7 @@ package client
 import (
 	"encoding/base64"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -52,5 +53,56 @@ func TestRedactorPrefilter(t *testing.T) {
 		if got := r.string(text); got != text {
 			t.Errorf("string(%q) = %q, want it unchanged", text, got)
 		}
+	}
+}
+
+// TestRedactorPrefilterRandom: mayHold is true for any text holding a form of the key with any mix of
+// escapes, inside random text made of the bytes that could confuse the count (escape characters, hex
+// digits, base64 characters).
+func TestRedactorPrefilterRandom(t *testing.T) {
+	const key = "5f2c9a1e7b3d4068a9c1e2f3b4d5a6c7"
+	r := newRedactor(key)
+	forms := []string{key, base64.StdEncoding.EncodeToString([]byte(key + ":")), base64.StdEncoding.EncodeToString([]byte(key))}
+	rng := rand.New(rand.NewPCG(1, 2))
+	junk := func() string {
+		const alphabet = `%\u/0123456789abcdefABCDEF+=&?-:xyz`
+		b := make([]byte, rng.IntN(12))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return string(b)
+	}
+	for range 5000 {
+		f := forms[rng.IntN(len(forms))]
+		var b strings.Builder
+		b.WriteString(junk())
+		for _, c := range f {
+			switch rng.IntN(4) {
+			case 0:
+				fmt.Fprintf(&b, "%%%02X", c)
+			case 1:
+				fmt.Fprintf(&b, `\u%04x`, c)
+			case 2:
+				if c == '/' {
+					b.WriteString(`\/`)
+					continue
+				}
+				fallthrough
+			default:
+				b.WriteRune(c)
+			}
+		}
+		b.WriteString(junk())
+		text := b.String()
+		if !mayHold(r, text) {
+			t.Fatalf("mayHold(%q) = false, but it holds a form of the key", text)
+		}
+		if got := r.string(text); got == text {
+			t.Fatalf("string(%q) left it unchanged", text)
+		}
+	}
+	link := "/sites/subdomain-demo/accounts?cursor=AAAAAGWgcm0LsQPP3UBOoJmQLro&limit=200&order=asc&sort=updated_at&begin_time=2019-01-01T00%3A00%3A00Z"
+	if mayHold(r, link) {
+		t.Errorf("mayHold(%q) = true: a cursor link would run the pattern for nothing", link)
 	}
 }
