@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/klauspost/compress/gzip"
 	"io"
 	"net/http"
 	"net/url"
@@ -21,8 +22,9 @@ import (
 
 // The floor reader is the I/O floor the tap's CPU is measured against: it
 // reads the same listings over the same kind of transport (Go's pooled
-// http.Transport, gzip asked for as Go does by default, the same headers)
-// and copies every page to stdout unparsed. It finds each page's next link
+// http.Transport, gzip asked for and decoded with klauspost/compress as the
+// tap's client does, the same headers) and copies every page to stdout
+// unparsed. It finds each page's next link
 // by looking for it in the envelope's head, where Recurly writes it; it
 // checks nothing else. Whatever the tap spends above it per record is
 // parsing, validation, bookmarks and Singer framing.
@@ -97,6 +99,7 @@ func floorSources(selected []streams.Stream) []string {
 // floorChain follows one cursor chain from link, copying each body out.
 func floorChain(hc *http.Client, auth, link string, out *lockedWriter) error {
 	var buf bytes.Buffer
+	var zr gzip.Reader
 	for link != "" {
 		req, err := http.NewRequest(http.MethodGet, link, nil)
 		if err != nil {
@@ -105,12 +108,21 @@ func floorChain(hc *http.Client, auth, link string, out *lockedWriter) error {
 		req.Header.Set("Accept", "application/vnd.recurly."+client.APIVersion)
 		req.Header.Set("Authorization", auth)
 		req.Header.Set("User-Agent", "tap-recurly-floor")
+		req.Header.Set("Accept-Encoding", "gzip")
 		resp, err := hc.Do(req)
 		if err != nil {
 			return err
 		}
 		buf.Reset()
-		_, err = buf.ReadFrom(resp.Body)
+		var body io.Reader = resp.Body
+		if resp.Header.Get("Content-Encoding") == "gzip" {
+			if err = zr.Reset(resp.Body); err == nil {
+				body = &zr
+			}
+		}
+		if err == nil {
+			_, err = buf.ReadFrom(body)
+		}
 		resp.Body.Close()
 		if err != nil {
 			return err

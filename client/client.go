@@ -123,7 +123,8 @@ func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.logger = l }
 func WithRequestHook(fn func(RequestInfo)) Option { return func(c *Client) { c.hook = fn } }
 
 // WithTransport sets the base transport under the quota and retry layers (default: a pooled http.Transport
-// that decompresses gzip answers). The benchmarks replay recorded answers through it.
+// under gzipTransport, which asks for gzip and decompresses it). The benchmarks replay recorded answers
+// through it.
 func WithTransport(rt http.RoundTripper) Option { return func(c *Client) { c.transport = rt } }
 
 // RequestInfo describes one attempt, for WithRequestHook.
@@ -199,7 +200,7 @@ func New(apiKey, siteID string, opts ...Option) (*Client, error) {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
 	if c.transport == nil {
-		c.transport = newPooledTransport()
+		c.transport = &gzipTransport{base: newPooledTransport()}
 	}
 	c.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(apiKey+":"))
 	c.redact = newRedactor(apiKey)
