@@ -71,7 +71,8 @@ func ObjectFields(b []byte, i int, keys []string, out [][]byte) (int, error) {
 	if i >= len(b) || b[i] != '{' {
 		return 0, ErrNotObject
 	}
-	return scan(b, i, &fieldSet{keys: keys, out: out, missing: len(keys)})
+	f := newFieldSet(keys, out)
+	return scan(b, i, &f)
 }
 
 // walkObject is the object walker behind Fields and EachMember (which may

@@ -47,6 +47,7 @@ type fieldSet struct {
 	keys    []string
 	out     [][]byte // out[k]: the value of keys[k], nil until found
 	missing int      // how many keys are not found yet
+	lens    uint64   // bit min(len(keys[k]), 63) set for every k: a cheap first test
 	name    []byte   // the wanted key whose value scan is reading
 	start   int      // where that value starts
 }
@@ -61,6 +62,15 @@ func (f *fieldSet) wants(name []byte, v int) bool {
 		}
 	}
 	return false
+}
+
+// newFieldSet returns the fieldSet for finding keys' values in out.
+func newFieldSet(keys []string, out [][]byte) fieldSet {
+	f := fieldSet{keys: keys, out: out, missing: len(keys)}
+	for _, k := range keys {
+		f.lens |= 1 << min(len(k), 63)
+	}
+	return f
 }
 
 // found stores the value of the noted key, which ends at end.
@@ -99,7 +109,7 @@ str: // A string value starts at i.
 	i = j + 1
 	// The common case: a comma and the next member's key or element, a
 	// string, with no white space and no noted value to store.
-	if i <= len(b)-2 && binary.LittleEndian.Uint16(b[i:]) == commaQuote && !st.pending && len(st.open) > 0 {
+	if i+1 < len(b) && b[i] == ',' && b[i+1] == '"' && !st.pending && len(st.open) > 0 {
 		i++
 		if st.inObj {
 			goto key
@@ -222,7 +232,7 @@ key: // An object key starts at i.
 			return 0, err
 		}
 	}
-	if f != nil && len(st.open) == 1 && f.missing > 0 {
+	if f != nil && len(st.open) == 1 && f.missing > 0 && f.lens>>min(j-i-1, 63)&1 != 0 {
 		st.pending = f.wants(b[i+1:j], v)
 	}
 	i = v
@@ -400,17 +410,13 @@ func number(b []byte, i int) (int, error) {
 	return i, nil
 }
 
-// commaQuote is the bytes `,"` read little-endian: the usual start of the
-// next member or element after a string.
-const commaQuote = ',' | '"'<<8
-
-// SWAR constants: every byte 0x01, 0x80, '"', '\\' and 0x20.
+// SWAR constants: every byte 0x01, 0x80, '\\', 0x02 and 0x21.
 const (
 	ones  = 0x0101010101010101
 	highs = 0x8080808080808080
-	quote = ones * '"'
 	bslsh = ones * '\\'
-	space = ones * 0x20
+	flip2 = ones * 0x02
+	below = ones * 0x21
 )
 
 // plainRun returns the offset of the first byte at or after j that ends a
@@ -428,9 +434,11 @@ func plainRun(b []byte, j int) int {
 
 // special flags (sets the high bit of) each byte of x, eight string bytes
 // read little-endian, that is '"', '\\' or below 0x20. Only the lowest
-// flag is exact (borrows run upwards), which is the one callers use. A
-// byte at or above 0x80 is never flagged, and xor with '"' or '\\' keeps
-// that bit, so one &^ x serves all three tests.
+// flag is exact (borrows run upwards), which is the one callers use.
+// Flipping bit 1 turns '"' into 0x20 and keeps the control characters
+// below 0x20 while everything else stays at or above 0x21, so one
+// subtraction finds both. A byte at or above 0x80 is never flagged; the
+// xors keep that bit, so one &^ x serves both subtractions.
 func special(x uint64) uint64 {
-	return ((x ^ quote - ones) | (x ^ bslsh - ones) | (x - space)) &^ x & highs
+	return ((x ^ flip2 - below) | (x ^ bslsh - ones)) &^ x & highs
 }

@@ -1,7 +1,9 @@
 package jsonscan
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"strings"
 	"testing"
 )
@@ -241,4 +243,37 @@ func FuzzObjectFields(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSpecial checks the eight-byte test against the byte-at-a-time one:
+// for every byte c at every position p, with every byte f around it (plain
+// bytes before p, anything after), the lowest flag is at p exactly when c
+// ends a run of plain string bytes, and no flag is below p.
+func TestSpecial(t *testing.T) {
+	plain := func(c byte) bool { return c >= 0x20 && c != '"' && c != '\\' }
+	for c := range 256 {
+		for p := range 8 {
+			for f := range 256 {
+				var w [8]byte
+				for k := range w {
+					w[k] = byte(f)
+					if k < p && !plain(byte(f)) {
+						w[k] = 'a'
+					}
+				}
+				w[p] = byte(c)
+				got := bits.TrailingZeros64(special(binary.LittleEndian.Uint64(w[:]))) / 8
+				want := 8
+				for k, b := range w {
+					if !plain(b) {
+						want = k
+						break
+					}
+				}
+				if got != want {
+					t.Fatalf("special(% x): first flag at %d, want %d", w, got, want)
+				}
+			}
+		}
+	}
 }
