@@ -440,5 +440,9 @@ func plainRun(b []byte, j int) int {
 // subtraction finds both. A byte at or above 0x80 is never flagged; the
 // xors keep that bit, so one &^ x serves both subtractions.
 func special(x uint64) uint64 {
-	return ((x ^ flip2 - below) | (x ^ bslsh - ones)) &^ x & highs
+	return ((x ^ swar.flip2 - swar.below) | (x ^ swar.bslsh - swar.ones)) & (swar.highs &^ x)
 }
+
+// swar holds the SWAR constants in memory: x86 folds a load into the
+// instruction using it, where a constant costs a separate 10-byte move.
+var swar = struct{ flip2, below, bslsh, ones, highs uint64 }{flip2, below, bslsh, ones, highs}
