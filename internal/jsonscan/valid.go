@@ -108,8 +108,8 @@ str: // A string value starts at i.
 	}
 	i = j + 1
 	// The common case: a comma and the next member's key or element, a
-	// string, with no white space and no noted value to store.
-	if i+1 < len(b) && b[i] == ',' && b[i+1] == '"' && !st.pending && len(st.open) > 0 {
+	// string, with no white space and no noted value ending here.
+	if i+1 < len(b) && b[i] == ',' && b[i+1] == '"' && (len(st.open) > 1 || len(st.open) == 1 && !st.pending) {
 		i++
 		if st.inObj {
 			goto key
