@@ -37,6 +37,7 @@ func main() {
 	serve := flag.Int("serve", 0, "internal: serve a site of this many records for -profile")
 	only := flag.String("only", "", "comma-separated run names to run (default: all of the plan)")
 	noGzip := flag.Bool("no-gzip", false, "for -profile: the site answers plain JSON instead of gzip")
+	allStreams := flag.Bool("all-streams", false, "for -profile: sync every stream, the opt-in per-account ones included (a catalog selecting all)")
 	floor := flag.String("floor", "", "internal: run as the floor reader on the site of this tap config (see floor.go)")
 	flag.Parse()
 
@@ -63,7 +64,7 @@ func main() {
 		return
 	}
 	if *profile != "" {
-		if err := profileTap(*profile, *records, *workers, *noGzip); err != nil {
+		if err := profileTap(*profile, *records, *workers, *noGzip, *allStreams); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}

@@ -45,9 +45,10 @@ func serveSite(records int, noGzip bool) error {
 // servedSite is what the serving child reports.
 type servedSite struct{ URL, SiteID, APIKey string }
 
-// profileTap runs one full sync of every stream with cli.Main under the CPU
+// profileTap runs one full sync of the default streams (allStreams: of every stream, the per-parent
+// ones included) with cli.Main under the CPU
 // profiler, against a site of about records records served by a child.
-func profileTap(profilePath string, records, maxWorkers int, noGzip bool) error {
+func profileTap(profilePath string, records, maxWorkers int, noGzip, allStreams bool) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -115,7 +116,15 @@ func profileTap(profilePath string, records, maxWorkers int, noGzip bool) error 
 	}
 	began := time.Now()
 	cpu0 := processCPU()
-	code := cli.Main([]string{"--config", cfgPath}, devnull, logf)
+	args := []string{"--config", cfgPath}
+	if allStreams {
+		catPath := filepath.Join(dir, "catalog.json")
+		if err := writeCatalogSelectingAll(catPath); err != nil {
+			return err
+		}
+		args = append(args, "--catalog", catPath)
+	}
+	code := cli.Main(args, devnull, logf)
 	cpu := processCPU() - cpu0
 	pprof.StopCPUProfile()
 	if code != 0 {

@@ -131,22 +131,21 @@ const MaxBodyBytes = 32 << 20
 var errBodyTooLarge = fmt.Errorf("response body exceeds %d MiB (the client's cap on one answer)", MaxBodyBytes>>20)
 
 // readAll reads r up to limit bytes; more is errBodyTooLarge.
-func readAll(r io.Reader, limit int64) ([]byte, error) { return readAllSized(r, -1, limit) }
+func readAll(r io.Reader, limit int64) ([]byte, error) { return readAllSized(r, -1, limit, nil) }
 
-// readAllSized is readAll with the expected size (Content-Length; -1 if unknown). A body of the expected
-// size is read into one allocation. Otherwise the buffer doubles as it fills up to growJump, then grows to
-// limit in one step, so a body over the limit is refused once limit bytes are in, and memory stays within the
-// limit plus growJump whatever the server sends.
-// growJump is the buffer size past which readAllSized stops doubling and
-// grows to the limit in one step.
-const growJump = 4 << 20
+// growJump is the buffer size past which readAllSized stops doubling and grows to the limit in one step.
+const growJump = maxPooled
 
-func readAllSized(r io.Reader, size, limit int64) ([]byte, error) {
+// readAllSized is readAll with the expected size (Content-Length; -1 if unknown), taking its buffers from
+// pool (nil: plain allocations). A body of the expected size is read into one buffer. Otherwise the buffer
+// doubles as it fills up to growJump, then grows to limit in one step, so a body over the limit is refused
+// once limit bytes are in, and memory stays within the limit plus growJump whatever the server sends.
+func readAllSized(r io.Reader, size, limit int64, pool *bodyPool) ([]byte, error) {
 	capacity := int64(32 << 10)
 	if size >= 0 && size <= limit {
 		capacity = size + 1 // +1 to see EOF without growing
 	}
-	buf := make([]byte, 0, min(capacity, limit))
+	buf := pool.get(int(min(capacity, limit)))
 	for {
 		if int64(len(buf)) == limit {
 			var one [1]byte
@@ -160,18 +159,7 @@ func readAllSized(r io.Reader, size, limit int64) ([]byte, error) {
 			return nil, err
 		}
 		if len(buf) == cap(buf) {
-			next := 2 * int64(cap(buf))
-			if next > growJump {
-				// Past a size no page of 200 records reaches, take the
-				// cap at once: doubling on towards it would hold the old
-				// buffer and one twice its size together, 1.5 times the
-				// cap at the end; this way a body over the cap costs at
-				// most the cap plus growJump.
-				next = limit
-			}
-			grown := make([]byte, len(buf), min(next, limit))
-			copy(grown, buf)
-			buf = grown
+			buf = grow(buf, limit, pool)
 		}
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
@@ -182,4 +170,18 @@ func readAllSized(r io.Reader, size, limit int64) ([]byte, error) {
 			return nil, err
 		}
 	}
+}
+
+// grow returns a buffer holding buf's bytes with room for more, recycling buf into pool: twice the size up
+// to growJump, then limit at once (doubling on towards it would hold the old buffer and one twice its size
+// together, 1.5 times the cap at the end; this way a body over the cap costs at most the cap plus growJump).
+func grow(buf []byte, limit int64, pool *bodyPool) []byte {
+	next := 2 * int64(cap(buf))
+	if next > growJump {
+		next = limit
+	}
+	grown := pool.get(int(min(next, limit)))[:len(buf)]
+	copy(grown, buf)
+	pool.put(buf)
+	return grown
 }

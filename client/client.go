@@ -84,6 +84,7 @@ type Client struct {
 	quota       *quotaTransport
 	stats       counters
 	deprecation atomic.Pointer[Deprecation]
+	bodies      bodyPool // the buffers of List's pages
 }
 
 // Option configures a Client in New. Options are applied in order; invalid values make New fail.
@@ -292,8 +293,9 @@ func (c *Client) setHeaders(h http.Header) {
 
 // do performs a GET or HEAD with retries. decode validates a 2xx body inside the retried path; a body that
 // fails it is retried like a 5xx when it is cut off or not valid JSON, and fails at once when it is
-// complete but of the wrong shape (see ContractError).
-func (c *Client) do(ctx context.Context, method string, u *url.URL, decode func([]byte) error) (*Response, []byte, error) {
+// complete but of the wrong shape (see ContractError). The body is read into a buffer from pool (nil: a
+// plain allocation, for bodies the caller keeps).
+func (c *Client) do(ctx context.Context, method string, u *url.URL, decode func([]byte) error, pool *bodyPool) (*Response, []byte, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -305,7 +307,7 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL, decode func(
 	c.setHeaders(req.Header)
 	var body []byte // the call's own state: the last 2xx body that passed decode
 	req.SetResponseHandler(func(resp *http.Response) error {
-		b, err := c.readBody(resp, method, decode)
+		b, err := c.readBody(resp, method, decode, pool)
 		body = b
 		return err
 	})
@@ -364,7 +366,7 @@ func (c *Client) statusError(resp *http.Response, method, shown string, attempts
 
 // readBody is the response handler's work: it reads a 2xx body whole, under MaxBodyBytes, and validates it
 // with decode. Error bodies are left for checkResponse.
-func (c *Client) readBody(resp *http.Response, method string, decode func([]byte) error) ([]byte, error) {
+func (c *Client) readBody(resp *http.Response, method string, decode func([]byte) error, pool *bodyPool) ([]byte, error) {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, nil
 	}
@@ -375,7 +377,7 @@ func (c *Client) readBody(resp *http.Response, method string, decode func([]byte
 	var body []byte
 	err := errBodyTooLarge
 	if size <= MaxBodyBytes {
-		body, err = readAllSized(resp.Body, size, MaxBodyBytes)
+		body, err = readAllSized(resp.Body, size, MaxBodyBytes, pool)
 	}
 	if err == nil && decode != nil {
 		err = decode(body)

@@ -313,11 +313,11 @@ func TestBodyCapRefusedWhileReading(t *testing.T) {
 
 func TestReadAllSizedNeverPastLimit(t *testing.T) {
 	for _, size := range []int64{-1, 0, 100, 1 << 20} {
-		got, err := readAllSized(&zeros{n: 3000}, size, 3000)
+		got, err := readAllSized(&zeros{n: 3000}, size, 3000, nil)
 		if err != nil || len(got) != 3000 || cap(got) > 3001 {
 			t.Errorf("size %d: %d bytes (cap %d), %v", size, len(got), cap(got), err)
 		}
-		if _, err := readAllSized(&zeros{n: 3001}, size, 3000); !errors.Is(err, errBodyTooLarge) {
+		if _, err := readAllSized(&zeros{n: 3001}, size, 3000, nil); !errors.Is(err, errBodyTooLarge) {
 			t.Errorf("size %d: over the limit: %v", size, err)
 		}
 	}

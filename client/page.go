@@ -77,6 +77,16 @@ type Page struct {
 	// Repaired lists, in increasing order, the indices of the records that held invalid UTF-8, which the
 	// client replaced with U+FFFD (the record is kept), so the caller can warn about them.
 	Repaired []int
+
+	body []byte // the buffer Records and Fields point into, when List recycles it
+}
+
+// release empties the page and returns its buffer, for List to recycle once the loop body is done with the
+// page. Emptying it makes a page kept by mistake show no records rather than another page's bytes.
+func (p *Page) release() []byte {
+	b := p.body
+	p.Records, p.Fields, p.body = nil, nil, nil
+	return b
 }
 
 // decodeEnvelope decodes a list envelope {"object":"list","has_more":..,"next":..,"data":[...]} with
@@ -221,19 +231,20 @@ func (c *Client) ListPage(ctx context.Context, pathOrNext string, p ListParams) 
 	if err != nil {
 		return nil, nil, err
 	}
-	return c.listPage(ctx, u, p.Fields)
+	return c.listPage(ctx, u, p.Fields, nil)
 }
 
-func (c *Client) listPage(ctx context.Context, u *url.URL, fields []string) (*Page, *Response, error) {
+func (c *Client) listPage(ctx context.Context, u *url.URL, fields []string, pool *bodyPool) (*Page, *Response, error) {
 	var page *Page
-	resp, _, err := c.do(ctx, http.MethodGet, u, func(b []byte) error {
+	resp, body, err := c.do(ctx, http.MethodGet, u, func(b []byte) error {
 		pg, err := decodePageFields(b, fields)
 		page = pg
 		return err
-	})
+	}, pool)
 	if err != nil {
 		return nil, resp, err
 	}
+	page.body = body
 	return page, resp, nil
 }
 
@@ -250,7 +261,8 @@ const MaxEmptyPages = 3
 // tap's one paging loop, and it never follows a chain that cannot end: a page claiming more without a next
 // link, a next link repeating any link already followed in this listing, or more than MaxEmptyPages pages in
 // a row with has_more and no records end it with an error (the last two match ErrCursorLoop; the link
-// shown is redacted).
+// shown is redacted). A page, its records and fields are valid only until the loop body returns: List then
+// reuses their buffer for a later page, so a caller copies what it keeps.
 func (c *Client) List(ctx context.Context, path string, p ListParams) iter.Seq2[*Page, error] {
 	return func(yield func(*Page, error) bool) {
 		ch := chain{c: c, seen: map[string]bool{}}
@@ -261,19 +273,24 @@ func (c *Client) List(ctx context.Context, path string, p ListParams) iter.Seq2[
 				yield(nil, err)
 				return
 			}
-			page, _, err := c.listPage(ctx, u, p.Fields)
+			page, _, err := c.listPage(ctx, u, p.Fields, &c.bodies)
 			if err != nil {
 				yield(nil, err)
 				return
 			}
-			if !yield(page, nil) || !page.HasMore {
-				return
-			}
-			if err := ch.check(u, page); err != nil {
-				yield(nil, err)
-				return
+			more := yield(page, nil) && page.HasMore
+			if more {
+				err = ch.check(u, page)
 			}
 			link = page.Next
+			c.bodies.put(page.release())
+			switch {
+			case err != nil:
+				yield(nil, err)
+				return
+			case !more:
+				return
+			}
 		}
 	}
 }
@@ -331,7 +348,7 @@ func (c *Client) Get(ctx context.Context, path string) (json.RawMessage, *Respon
 			return errors.New("want a JSON object")
 		}
 		return nil
-	})
+	}, nil)
 	if err != nil {
 		return nil, resp, err
 	}
@@ -354,7 +371,7 @@ func (c *Client) Count(ctx context.Context, path string, p ListParams) (int, *Re
 	if err != nil {
 		return 0, nil, err
 	}
-	resp, _, err := c.do(ctx, http.MethodHead, u, nil)
+	resp, _, err := c.do(ctx, http.MethodHead, u, nil, nil)
 	var e *ErrorResponse
 	if errors.As(err, &e) && (e.StatusCode == http.StatusMethodNotAllowed || e.StatusCode == http.StatusNotImplemented) {
 		return 0, resp, fmt.Errorf("%w: %w", ErrNoCount, err)

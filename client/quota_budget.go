@@ -1,6 +1,7 @@
 package client
 
 import (
+	"math"
 	"slices"
 	"time"
 )
@@ -96,8 +97,13 @@ type quotaLedger struct {
 	seq      uint64
 	inflight map[uint64]struct{} // admitted attempts not yet answered, by seq
 	done     []sentAttempt       // answered attempts that may still count, in answer order
-	heads    []heard             // answers with usable headers that may still count, in answer order
-	lastSent time.Time
+	own      ownBuckets          // the counted attempts of done, by bucket
+	// recounted holds, per bucket (its reset in Unix ns), the attempts counted before it at its last
+	// recount. While that stays and nothing leaves own (prune, a new window clear it), a recount need only
+	// redo the answers at or above the usage just added.
+	recounted map[int64]int
+	heads     []heard // answers with usable headers that may still count, in answer order
+	lastSent  time.Time
 
 	// Pacing while the window is unknown, and the way out when nothing can be learned without a request.
 	allow   allowance
@@ -230,65 +236,59 @@ func (l *quotaLedger) answer(seq uint64, now time.Time, status int, r *Rate) ans
 	h := heard{recv: now, used: r.Limit - r.Remaining, reset: r.Reset}
 	a.reset, a.used, a.counted = r.Reset, h.used, status >= 200 && status <= 299
 	l.done = append(l.done, a)
+	if a.counted {
+		l.own.add(a.reset, a.used)
+	}
 	l.heads = append(l.heads, h)
 	var note answerNote
 	if w := l.windowBound(h); a.counted && w > 0 && (l.window == 0 || w < l.window) {
 		l.window, note.learned = w, w
+		clear(l.recounted)
 		for _, b := range l.heads { // the others' share depends on the window
 			if !b.reset.Equal(h.reset) {
-				l.recount(b.reset)
+				l.recount(b.reset, math.MaxInt)
 			}
 		}
 	}
-	l.recount(h.reset)
+	l.recount(h.reset, h.used)
 	return note
 }
 
-// countedIn returns the bucket (reset) of each of this client's attempts the site surely counted in h's usage:
-// answered 2xx in an earlier bucket, or in h's bucket with a lower usage (within a bucket the count only
-// grows, and each counted attempt adds one, so the lower usage was counted first), and h itself.
-func (l *quotaLedger) countedIn(h heard) []time.Time {
-	var resets []time.Time
-	for _, a := range l.done {
-		if a.counted && (a.reset.Before(h.reset) || a.reset.Equal(h.reset) && a.used <= h.used) {
-			resets = append(resets, a.reset)
-		}
-	}
-	return resets
-}
-
-// windowBound is the bound of the window length that h proves, or 0: if this client's attempts counted in the
-// buckets from R up to h's outnumber h's usage, bucket R has left the window, so the window is at most
-// h.reset - R long.
+// windowBound is the bound of the window length that h proves, or 0. The site surely counted in h's usage
+// this client's attempts answered 2xx in an earlier bucket, or in h's bucket with a lower usage (within a
+// bucket the count only grows, and each counted attempt adds one, so the lower usage was counted first), and
+// h itself. If those in the buckets from R up to h's outnumber h's usage, bucket R has left the window, so the
+// window is at most h.reset - R long.
 func (l *quotaLedger) windowBound(h heard) time.Duration {
-	resets := l.countedIn(h)
-	slices.SortFunc(resets, func(a, b time.Time) int { return b.Compare(a) }) // newest first
-	for i, r := range resets {
-		if i+1 > h.used && r.Before(h.reset) {
-			return h.reset.Sub(r)
-		}
+	same := l.own.atOrBelow(h.reset, h.used)
+	// Newest first, the attempt at index max(h.used, same) is the first beyond h's usage outside h's bucket.
+	if r, ok := l.own.nthNewestBefore(h.reset, max(h.used, same)-same); ok {
+		return h.reset.Sub(r)
 	}
 	return 0
 }
 
 // recount sets the others' share of every answer heard in the bucket ending at reset: its usage minus this
 // client's attempts counted in it (within the window, if known). An answer that comes later can show that an
-// attempt in flight was counted, so each answer recounts its bucket.
-func (l *quotaLedger) recount(reset time.Time) {
-	earlier := 0
-	var same []int // usage shown to this client's counted attempts in this bucket
-	for _, a := range l.done {
-		switch {
-		case !a.counted:
-		case a.reset.Equal(reset):
-			same = append(same, a.used)
-		case a.reset.Before(reset) && (l.window == 0 || a.reset.After(reset.Add(-l.window))):
-			earlier++
-		}
+// attempt in flight was counted, so each answer recounts its bucket. The answers to recount are those at or
+// above usage from (the one just heard and those the attempt just counted can change); all of them when
+// anything else changed since the bucket's last recount (see quotaLedger.recounted).
+func (l *quotaLedger) recount(reset time.Time, from int) {
+	var since time.Time
+	if l.window > 0 {
+		since = reset.Add(-l.window)
 	}
-	slices.Sort(same)
+	earlier, same := l.own.between(since, reset), l.own.usages(reset)
+	key := reset.UnixNano()
+	if last, ok := l.recounted[key]; !ok || last != earlier {
+		from = math.MinInt
+	}
+	if l.recounted == nil {
+		l.recounted = map[int64]int{}
+	}
+	l.recounted[key] = earlier
 	for i, h := range l.heads {
-		if h.reset.Equal(reset) {
+		if h.used >= from && h.reset.Equal(reset) {
 			n, _ := slices.BinarySearch(same, h.used+1) // those at or below h's usage
 			l.heads[i].others = max(0, h.used-earlier-n)
 		}
@@ -299,8 +299,11 @@ func (l *quotaLedger) recount(reset time.Time) {
 // window known, those answered less than a window ago (all of them while it is unknown).
 func (l *quotaLedger) occupancy(now time.Time) int {
 	n := len(l.inflight)
+	if l.window == 0 {
+		return n + len(l.done)
+	}
 	for _, a := range l.done {
-		if l.window == 0 || a.recv.Add(l.window).After(now) {
+		if a.recv.Add(l.window).After(now) {
 			n++
 		}
 	}
@@ -327,6 +330,10 @@ func (l *quotaLedger) prune(now time.Time) {
 	keep := func(recv time.Time) bool { return recv.Add(l.window).After(now) }
 	i := 0
 	for i < len(l.done) && !keep(l.done[i].recv) {
+		if a := l.done[i]; a.counted {
+			l.own.remove(a.reset, a.used)
+			clear(l.recounted)
+		}
 		i++
 	}
 	l.done = l.done[i:]

@@ -153,6 +153,9 @@ func TestQuotaLedger(t *testing.T) {
 						r = &Rate{Limit: s.limit, Remaining: s.rem, Reset: t0.Add(time.Duration(s.reset) * time.Second)}
 					}
 					l.answer(seqs[s.seq-1], now, s.status, r)
+					if r != nil {
+						checkRecount(t, l, r.Reset)
+					}
 				case "plan", "pace":
 					v := l.plan(now)
 					next := -1
@@ -254,6 +257,7 @@ func simulateLedger(t *testing.T, site *simSite, l *quotaLedger, workers, perWor
 		queue = queue[1:]
 		if e.seq != 0 { // an answer: fold it in and wake every waiting worker
 			l.answer(e.seq, e.at, e.status, &e.rate)
+			checkRecount(t, l, e.rate.Reset)
 			for w := range waiting {
 				delete(waiting, w)
 				push(simEvent{at: e.at, worker: w})
@@ -337,6 +341,72 @@ func TestQuotaLedgerEveryWindowSimulated(t *testing.T) {
 					}
 				})
 			}
+		}
+	}
+}
+
+// checkRecount fails unless every answer heard in the bucket ending at reset has the others' share counted
+// from scratch over the ledger's attempts: its usage, minus this client's counted attempts in earlier buckets
+// (within the window, if known), minus those of its bucket at or below its usage. The ledger counts it
+// incrementally (quotaLedger.recounted); this is the definition it must keep.
+func checkRecount(t *testing.T, l *quotaLedger, reset time.Time) {
+	t.Helper()
+	for _, h := range l.heads {
+		if !h.reset.Equal(reset) {
+			continue
+		}
+		want := h.used
+		for _, a := range l.done {
+			switch {
+			case !a.counted:
+			case a.reset.Equal(reset) && a.used <= h.used:
+				want--
+			case a.reset.Before(reset) && (l.window == 0 || a.reset.After(reset.Add(-l.window))):
+				want--
+			}
+		}
+		if want = max(0, want); h.others != want {
+			t.Fatalf("answer heard at %v with usage %d in the bucket ending %v: others %d, counted from scratch %d",
+				h.recv, h.used, reset, h.others, want)
+		}
+	}
+}
+
+// TestRecountAfterALateAnswer covers what the incremental recount must notice beyond the answer just heard:
+// an attempt answered late in an earlier bucket lowers the others' share of every answer already heard in a
+// later one, at that bucket's next recount (each answer recounts its own bucket only).
+func TestRecountAfterALateAnswer(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	l := newQuotaLedger(100)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	r1, r2 := t0.Add(time.Second), t0.Add(2*time.Second)
+	var seqs []uint64
+	for i := range 4 {
+		seqs = append(seqs, l.admit(at(i), quotaVerdict{n: 1}))
+	}
+	steps := []struct {
+		seq        int
+		ms         int
+		used       int
+		reset      time.Time
+		wantOthers []int // of the answers heard in r2, in order
+	}{
+		{seq: 1, ms: 10, used: 5, reset: r2, wantOthers: []int{4}},
+		{seq: 2, ms: 20, used: 6, reset: r2, wantOthers: []int{4, 4}},
+		{seq: 0, ms: 30, used: 3, reset: r1, wantOthers: []int{4, 4}}, // late, in the earlier bucket: r2 not recounted yet
+		{seq: 3, ms: 40, used: 7, reset: r2, wantOthers: []int{3, 3, 3}},
+	}
+	for i, s := range steps {
+		l.answer(seqs[s.seq], at(s.ms), 200, &Rate{Limit: 100, Remaining: 100 - s.used, Reset: s.reset})
+		checkRecount(t, l, s.reset)
+		var got []int
+		for _, h := range l.heads {
+			if h.reset.Equal(r2) {
+				got = append(got, h.others)
+			}
+		}
+		if !slices.Equal(got, s.wantOthers) {
+			t.Fatalf("step %d: others in the later bucket %v, want %v", i, got, s.wantOthers)
 		}
 	}
 }

@@ -25,7 +25,7 @@ func TestReadAllSized(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := readAllSized(strings.NewReader(body), tt.size, tt.limit)
+			got, err := readAllSized(strings.NewReader(body), tt.size, tt.limit, nil)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("err = %v, want %v", err, tt.wantErr)

@@ -158,8 +158,11 @@ func Format(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 // Tracker holds the bookmarks of a running sync. It is safe for concurrent
 // use; bookmarks only move forward.
 type Tracker struct {
-	mu sync.Mutex
-	st State
+	mu      sync.Mutex
+	st      State
+	version uint64 // bumped by every change of st
+	taken   uint64 // version at the last SnapshotIfChanged
+	took    bool   // SnapshotIfChanged has been called
 }
 
 // NewTracker starts from initial (nil means empty). Bookmarks of streams
@@ -191,6 +194,7 @@ func (t *Tracker) Advance(stream, key string, v time.Time) bool {
 		t.st.Bookmarks[stream] = map[string]string{}
 	}
 	t.st.Bookmarks[stream][key] = Format(v)
+	t.version++
 	return true
 }
 
@@ -198,6 +202,10 @@ func (t *Tracker) Advance(stream, key string, v time.Time) bool {
 func (t *Tracker) SetCurrentlySyncing(stream string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if cur := t.st.CurrentlySyncing; cur == nil && stream == "" || cur != nil && *cur == stream {
+		return
+	}
+	t.version++
 	if stream == "" {
 		t.st.CurrentlySyncing = nil
 		return
@@ -210,6 +218,19 @@ func (t *Tracker) Snapshot() State {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.st.Clone()
+}
+
+// SnapshotIfChanged returns a Snapshot when the state changed since its last
+// call (the first call always returns one), so a caller writing STATE after
+// every page writes only the lines that say something new.
+func (t *Tracker) SnapshotIfChanged() (State, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.took && t.taken == t.version {
+		return State{}, false
+	}
+	t.took, t.taken = true, t.version
+	return t.st.Clone(), true
 }
 
 // Clone returns a deep copy.

@@ -159,3 +159,28 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestSnapshotIfChanged(t *testing.T) {
+	tr := NewTracker(nil)
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	steps := []struct {
+		name   string
+		change func()
+		want   bool
+	}{
+		{"the first call", func() {}, true},
+		{"nothing changed", func() {}, false},
+		{"a bookmark moved", func() { tr.Advance("accounts", "updated_at", t0) }, true},
+		{"a bookmark not moved", func() { tr.Advance("accounts", "updated_at", t0) }, false},
+		{"currently_syncing set", func() { tr.SetCurrentlySyncing("accounts") }, true},
+		{"currently_syncing set again", func() { tr.SetCurrentlySyncing("accounts") }, false},
+		{"currently_syncing cleared", func() { tr.SetCurrentlySyncing("") }, true},
+		{"cleared again", func() { tr.SetCurrentlySyncing("") }, false},
+	}
+	for _, s := range steps {
+		s.change()
+		if _, got := tr.SnapshotIfChanged(); got != s.want {
+			t.Fatalf("%s: changed %v, want %v", s.name, got, s.want)
+		}
+	}
+}

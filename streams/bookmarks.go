@@ -13,7 +13,8 @@ import (
 
 // checkpoint records the largest replication values a chain's page wrote
 // (pageMax, per member; nil for none), and, when chainDone, that the chain
-// finished; then it moves the bookmarks and writes a STATE.
+// finished; then it moves the bookmarks and writes a STATE if anything in
+// it changed (a per-parent stream's child pages mostly change nothing).
 func (s *Syncer) checkpoint(c *chain, pageMax []time.Time, chainDone bool) error {
 	s.stateMu.Lock()
 	defer s.stateMu.Unlock()
@@ -31,7 +32,10 @@ func (s *Syncer) checkpoint(c *chain, pageMax []time.Time, chainDone bool) error
 		}
 	}
 	s.advance(l)
-	return s.Out.WriteState(s.State.Snapshot())
+	if st, changed := s.State.SnapshotIfChanged(); changed {
+		return s.Out.WriteState(st)
+	}
+	return nil
 }
 
 // finishChain marks a chain read to its end, writes a STATE, and logs each

@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -116,14 +117,14 @@ func (s *Syncer) take(ctx context.Context, c *chain, mi int, m *member, src sour
 	}
 	name := m.sel.Stream.Name
 	if src.repaired && m.warnedRepaired.CompareAndSwap(false, true) {
-		s.logger().Warn(fmt.Sprintf("stream %s: record %q held invalid UTF-8, replaced with U+FFFD (further ones in this stream are not reported)", name, r.id),
-			"stream", name, "record", r.id)
+		s.logger().Warn(fmt.Sprintf("stream %s: record %q held invalid UTF-8, replaced with U+FFFD (further ones in this stream are not reported)", name, r.id()),
+			"stream", name, "record", r.id())
 	}
 	rk := r.rk
 	if end := c.l.end; rk.After(end) {
 		if m.warnedFuture.CompareAndSwap(false, true) {
 			s.logger().Warn(fmt.Sprintf("stream %s: record %q has %s %s, after this run's end %s; it is emitted, but the bookmark stops at %s",
-				name, r.id, m.sel.Stream.ReplicationKey, state.Format(rk), state.Format(end), state.Format(end)), "stream", name, "record", r.id)
+				name, r.id(), m.sel.Stream.ReplicationKey, state.Format(rk), state.Format(end), state.Format(end)), "stream", name, "record", r.id())
 		}
 		rk = end
 	}
@@ -161,25 +162,47 @@ func fieldsAt(page *client.Page, i int, keys []string, fields [][]byte) error {
 // value, which is never later (not exact: a lower bound). Zero when the
 // record has neither.
 func (l *listing) position(fields [][]byte) (pos time.Time, exact bool) {
-	if v, ok := jsonscan.String(fields[l.posKey]); ok {
-		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-			return t, true
-		}
+	if t, ok := timestamp(fields[l.posKey]); ok {
+		return t, true
 	}
 	if l.lowKey >= 0 {
-		if v, ok := jsonscan.String(fields[l.lowKey]); ok {
-			pos, _ = time.Parse(time.RFC3339Nano, v)
-		}
+		pos, _ = timestamp(fields[l.lowKey])
 	}
 	return pos, false
 }
 
+// timestamp reads a raw JSON value holding an RFC 3339 timestamp; false
+// when it holds anything else.
+func timestamp(v []byte) (time.Time, bool) {
+	text, ok := stringBytes(v)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(text)) // the conversion does not escape: no copy
+	return t, err == nil
+}
+
+// stringBytes is the text of a raw JSON string value, without a copy when
+// it holds no escapes (the records are already checked, so no control
+// characters either); false when v is not a string. It saves the sync loop
+// an allocation per record for each key it reads.
+func stringBytes(v []byte) ([]byte, bool) {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' && bytes.IndexByte(v, '\\') < 0 {
+		return v[1 : len(v)-1], true
+	}
+	s, ok := jsonscan.String(v)
+	return []byte(s), ok
+}
+
 // record is one stream's record, checked and projected.
 type record struct {
-	body json.RawMessage // nil: the source record gives none
-	id   string
-	rk   time.Time // the replication value; zero when null
+	body  json.RawMessage // nil: the source record gives none
+	idRaw []byte          // its primary key's text, read only for messages
+	rk    time.Time       // the replication value; zero when null
 }
+
+// id is the record's primary key, for messages.
+func (r record) id() string { return string(r.idRaw) }
 
 // recordOf is member m's record from a source record.
 func (s *Syncer) recordOf(ctx context.Context, l *listing, m *member, src sourceRecord) (record, error) {
@@ -198,20 +221,18 @@ func (s *Syncer) recordOf(ctx context.Context, l *listing, m *member, src source
 	}
 	r := record{body: out}
 	var ok bool
-	if r.id, ok = jsonscan.String(pk); !ok || r.id == "" {
+	if r.idRaw, ok = stringBytes(pk); !ok || len(r.idRaw) == 0 {
 		return record{}, &RecordError{Stream: st.Name, Index: src.i, Problem: fmt.Sprintf("missing primary key %q", st.KeyProperty)}
 	}
 	if !jsonscan.IsNull(rk) {
-		v, ok := jsonscan.String(rk)
-		var err error
-		if r.rk, err = time.Parse(time.RFC3339Nano, v); !ok || err != nil {
-			return record{}, &RecordError{Stream: st.Name, ID: r.id, Index: src.i, Problem: fmt.Sprintf("%s %s is not an RFC 3339 timestamp", st.ReplicationKey, excerpt.Of(string(rk), 60))}
+		if r.rk, ok = timestamp(rk); !ok {
+			return record{}, &RecordError{Stream: st.Name, ID: r.id(), Index: src.i, Problem: fmt.Sprintf("%s %s is not an RFC 3339 timestamp", st.ReplicationKey, excerpt.Of(string(rk), 60))}
 		}
 	}
 	if m.sel.Project != nil {
 		projected, err := m.sel.Project(out)
 		if err != nil {
-			return record{}, &RecordError{Stream: st.Name, ID: r.id, Index: src.i, Problem: err.Error()}
+			return record{}, &RecordError{Stream: st.Name, ID: r.id(), Index: src.i, Problem: err.Error()}
 		}
 		r.body = projected
 	}

@@ -7,6 +7,7 @@ import (
 	"iter"
 	"log/slog"
 	"path"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -148,6 +149,11 @@ func TestAddedStreamsEndToEnd(t *testing.T) {
 				t.Errorf("full run: %d requests, want %d", got, want)
 			}
 			checkQueries(t, srv)
+			for i := 1; i < len(first.states); i++ {
+				if reflect.DeepEqual(first.states[i], first.states[i-1]) {
+					t.Fatalf("STATE %d repeats STATE %d: a page that moves no bookmark writes no STATE", i, i-1)
+				}
+			}
 			bm := first.lastState()
 			for _, name := range names {
 				st, _ := streams.ByName(name)
