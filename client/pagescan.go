@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/tap-recurly/tap-recurly/internal/jsonscan"
@@ -176,6 +177,9 @@ func scanRecords(b []byte, i int, p *Page, keys []string) (int, bool) {
 		if err != nil {
 			return 0, false
 		}
+		if p.Records == nil {
+			p.reserve(len(b)-i, end-i, len(keys))
+		}
 		p.Records = append(p.Records, json.RawMessage(b[i:end:end]))
 		i = jsonscan.SkipSpace(b, end)
 		if i >= len(b) {
@@ -188,5 +192,19 @@ func scanRecords(b []byte, i int, p *Page, keys []string) (int, bool) {
 			return 0, false
 		}
 		i = jsonscan.SkipSpace(b, i+1)
+	}
+}
+
+// maxReserve bounds the records reserve sizes for from its estimate (a page holds at most 200).
+const maxReserve = 256
+
+// reserve sizes p.Records (and p.Fields for nKeys keys each) for a data array of rest bytes whose first
+// record is first bytes long, so that a page of similar records is appended without regrowing (each
+// regrowth is an allocation and a copy the garbage collector then pays for).
+func (p *Page) reserve(rest, first, nKeys int) {
+	n := min(rest/max(first, 1)+rest/max(first, 1)/8+1, maxReserve)
+	p.Records = make([]json.RawMessage, 0, n)
+	if nKeys > 0 {
+		p.Fields = slices.Grow(p.Fields, n*nKeys-len(p.Fields))
 	}
 }

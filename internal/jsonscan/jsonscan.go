@@ -30,15 +30,16 @@ func Fields(obj []byte, keys []string, out [][]byte) error {
 		return EachMember(obj, func([]byte, []byte) bool { return true })
 	}
 	return EachMember(obj, func(rawKey, value []byte) bool {
-		missing -= store(rawKey, value, keys, out)
+		missing -= store(rawKey[1:len(rawKey)-1], value, keys, out)
 		return missing > 0
 	})
 }
 
-// store puts value in out[k] for every key keys[k] named rawKey that is not
-// yet found, and returns how many it filled.
-func store(rawKey, value []byte, keys []string, out [][]byte) int {
-	name, n := rawKey[1:len(rawKey)-1], 0
+// store puts value in out[k] for every key keys[k] named name (the key's
+// raw text between its quotes) that is not yet found, and returns how many
+// it filled.
+func store(name, value []byte, keys []string, out [][]byte) int {
+	n := 0
 	for k, key := range keys {
 		if out[k] == nil && string(name) == key {
 			out[k] = value
@@ -67,14 +68,15 @@ func ObjectFields(b []byte, i int, keys []string, out [][]byte) (int, error) {
 	for k := range out {
 		out[k] = nil
 	}
-	return walkObject(b, i, func(rawKey, value []byte) bool {
-		store(rawKey, value, keys, out)
-		return true
-	})
+	if i >= len(b) || b[i] != '{' {
+		return 0, ErrNotObject
+	}
+	f := newFieldSet(keys, out)
+	return scan(b, i, &f)
 }
 
-// walkObject is the one object walker behind Fields, EachMember and
-// ObjectFields: it checks the object starting at b[i] strictly and calls fn
+// walkObject is the object walker behind Fields and EachMember (which may
+// stop early; ObjectFields reads every member, in scan): it checks the object starting at b[i] strictly and calls fn
 // with each member until fn returns false. It returns the offset just past
 // the object (or past the member at which fn stopped).
 func walkObject(b []byte, i int, fn func(rawKey, value []byte) bool) (int, error) {

@@ -63,6 +63,7 @@ func FuzzFields(f *testing.F) {
 	f.Add([]byte(`{"id":"abc","updated_at":"2020-01-01T00:00:00Z","billing_info":{"id":"x"}}`))
 	f.Add([]byte(`{"a":[1,2,{"id":"no"}],"id":"yes"}`))
 	f.Add([]byte(`{"id":"a\"}`))
+	f.Add([]byte(recurlyRecord))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		keys := []string{"id", "updated_at", "billing_info"}
 		out := make([][]byte, 3)

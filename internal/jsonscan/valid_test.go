@@ -1,7 +1,10 @@
 package jsonscan
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"strings"
 	"testing"
 )
@@ -106,7 +109,8 @@ func TestSkipSpace(t *testing.T) {
 // FuzzValid checks Valid against encoding/json's Valid on any input, and
 // that Value's end offset delimits exactly the value encoding/json reads.
 func FuzzValid(f *testing.F) {
-	for _, s := range []string{`{"a":[1,2,{"b":null}],"c":"\u00e9"}`, `[1,-0.5e3,true]`, `"x\"y"`, `{"a":}`, `01`, `[1,]`, "\"\x01\""} {
+	for _, s := range []string{`{"a":[1,2,{"b":null}],"c":"\u00e9"}`, `[1,-0.5e3,true]`, `"x\"y"`, `{"a":}`, `01`, `[1,]`, "\"\x01\"",
+		recurlyRecord, `["a string of twenty-four","\\ and \" at 16 \u00e9 \/","`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -125,8 +129,12 @@ func FuzzValid(f *testing.F) {
 	})
 }
 
+// recurlyRecord is shaped like a Recurly account: many short keys and
+// strings, a few nulls, numbers and nested objects.
+const recurlyRecord = `{"id":"a1b2c3d4e5f6","object":"account","code":"user-1234","state":"active","username":null,"email":"someone@example.com","first_name":"Ada","last_name":"Lovelace","company":"Analytical Engines Ltd","vat_number":null,"tax_exempt":false,"address":{"phone":"+44 20 1234 5678","street1":"12 Some Street","street2":"","city":"London","region":"","postal_code":"NW1","country":"GB"},"created_at":"2020-01-02T03:04:05Z","updated_at":"2024-05-06T07:08:09Z","balance":-12.5e2,"tags":["a","b","c"]}`
+
 func BenchmarkValid(b *testing.B) {
-	rec := []byte(`{"id":"a1b2c3d4e5f6","object":"account","code":"user-1234","state":"active","username":null,"email":"someone@example.com","first_name":"Ada","last_name":"Lovelace","company":"Analytical Engines Ltd","vat_number":null,"tax_exempt":false,"address":{"phone":"+44 20 1234 5678","street1":"12 Some Street","street2":"","city":"London","region":"","postal_code":"NW1","country":"GB"},"created_at":"2020-01-02T03:04:05Z","updated_at":"2024-05-06T07:08:09Z","balance":-12.5e2,"tags":["a","b","c"]}`)
+	rec := []byte(recurlyRecord)
 	page := []byte(`{"object":"list","has_more":true,"next":"/n","data":[` + strings.TrimSuffix(strings.Repeat(string(rec)+",", 200), ",") + `]}`)
 	b.Run("jsonscan", func(b *testing.B) {
 		b.SetBytes(int64(len(page)))
@@ -163,6 +171,15 @@ func TestObjectFields(t *testing.T) {
 		{"first duplicate wins", `{"id":"a","id":"b"}`, 0, []string{`"a"`, "", ""}, 0},
 		{"empty", `{ }`, 0, []string{"", "", ""}, 0},
 		{"white space after", `{"id":"a"}  `, 0, []string{`"a"`, "", ""}, 10},
+		{"prefixes and extensions of wanted keys", `{"i":1,"idd":2,"updated":"x","updated_at_x":"y","billing_inf":3}`, 0,
+			[]string{"", "", ""}, 0},
+		{"escaped wanted keys do not match (raw text)", `{"i\u0064":"x","updated\u005fat":"t","id":"raw"}`, 0,
+			[]string{`"raw"`, "", ""}, 0},
+		{"wanted keys only nested", `{"a":[{"id":"x"}],"b":{"updated_at":"t"}}`, 0, []string{"", "", ""}, 0},
+		{"value holding the keys", `{"billing_info":{"id":"in","updated_at":"t"},"id":"out"}`, 0,
+			[]string{`"out"`, "", `{"id":"in","updated_at":"t"}`}, 0},
+		{"every value kind", "{\"id\":-1.5e3,\"updated_at\":[true,false,null,\"\\u00e9\"] ,\n\"billing_info\"\t: null}", 0,
+			[]string{`-1.5e3`, `[true,false,null,"\u00e9"]`, `null`}, 0},
 		{"not an object", `["id"]`, 0, nil, -1},
 		{"invalid value after the keys", `{"id":"a","updated_at":"b","billing_info":1,"z":tru}`, 0, nil, -1},
 		{"bad number", `{"id":01}`, 0, nil, -1},
@@ -212,7 +229,7 @@ func TestFieldsStopsEarly(t *testing.T) {
 // FuzzObjectFields checks ObjectFields against Value (same end, same
 // verdict) and, on valid objects, against Fields (same values).
 func FuzzObjectFields(f *testing.F) {
-	for _, s := range []string{`{"id":"a","updated_at":"t","billing_info":{"id":"x"}}`, `{"a":[1,{"id":"no"}],"id":"yes"}`, `{"id":"a\"}`, `{}`, `[]`} {
+	for _, s := range []string{`{"id":"a","updated_at":"t","billing_info":{"id":"x"}}`, `{"a":[1,{"id":"no"}],"id":"yes"}`, `{"id":"a\"}`, `{}`, `[]`, recurlyRecord} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -241,4 +258,98 @@ func FuzzObjectFields(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSpecial checks the eight-byte test against the byte-at-a-time one:
+// for every byte c at every position p, with every byte f around it (plain
+// bytes before p, anything after), the lowest flag is at p exactly when c
+// ends a run of plain string bytes, and no flag is below p.
+func TestSpecial(t *testing.T) {
+	plain := func(c byte) bool { return c >= 0x20 && c != '"' && c != '\\' }
+	for c := range 256 {
+		for p := range 8 {
+			for f := range 256 {
+				var w [8]byte
+				for k := range w {
+					w[k] = byte(f)
+					if k < p && !plain(byte(f)) {
+						w[k] = 'a'
+					}
+				}
+				w[p] = byte(c)
+				got := bits.TrailingZeros64(special(binary.LittleEndian.Uint64(w[:]))) / 8
+				want := 8
+				for k, b := range w {
+					if !plain(b) {
+						want = k
+						break
+					}
+				}
+				if got != want {
+					t.Fatalf("special(% x): first flag at %d, want %d", w, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestStringsEveryPosition puts a byte that ends or breaks a run of plain
+// string bytes (and some that look close to one) at every position of
+// strings 0 to 33 bytes long, as a value, a key, an array element and a
+// whole document, with 0 to 8 bytes after it, so that every word boundary
+// and the bytewise tail are crossed; Valid and Value must agree with
+// encoding/json on each, and Value must end just after a valid document.
+func TestStringsEveryPosition(t *testing.T) {
+	bytesAt := []string{"\"", "\\", "\\n", "\\u00e9", "\\u12", "\\x", "\x00", "\x1f", "\n", "\t", " ", "!", "#", "]", "[", "\x7f", "\x80", "\xff", "\\\\", "\\\""}
+	frames := []struct{ pre, post string }{{``, ``}, {`{"k":`, `}`}, {`{`, `:1}`}, {`[`, `,"x"]`}, {`{"a":[`, `],"b":null}`}}
+	for n := range 34 {
+		for p := range max(n, 1) {
+			for _, c := range bytesAt {
+				s := []byte(strings.Repeat("a", n))
+				if n > 0 {
+					s = append(s[:p:p], append([]byte(c), s[p+1:]...)...)
+				}
+				for _, fr := range frames {
+					for pad := range 9 {
+						doc := []byte(fr.pre + `"` + string(s) + `"` + fr.post + strings.Repeat(" ", pad))
+						want := json.Valid(doc)
+						if got := Valid(doc); got != want {
+							t.Fatalf("Valid(%q) = %v, encoding/json says %v", doc, got, want)
+						}
+						if end, err := Value(doc, 0); want && (err != nil || end != len(bytes.TrimRight(doc, " "))) {
+							t.Fatalf("Value(%q) = %d, %v; want %d", doc, end, err, len(bytes.TrimRight(doc, " ")))
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestObjectFieldsKeyLists: a key asked for twice is filled twice, and a
+// key of 63 bytes or more (past the length test's last bucket) is found.
+func TestObjectFieldsKeyLists(t *testing.T) {
+	long := strings.Repeat("k", 70)
+	tests := []struct {
+		keys []string
+		in   string
+		want []string
+	}{
+		{[]string{"id", "id"}, `{"x":1,"id":"a","id":"b"}`, []string{`"a"`, `"a"`}},
+		{[]string{long, "id"}, `{"` + long[:69] + `":1,"` + long + `":2,"id":3}`, []string{"2", "3"}},
+		{[]string{"", "a"}, `{"":0,"a":1}`, []string{"0", "1"}},
+		{nil, `{"a":1}`, nil},
+	}
+	for _, tt := range tests {
+		out := make([][]byte, len(tt.keys))
+		end, err := ObjectFields([]byte(tt.in), 0, tt.keys, out)
+		if err != nil || end != len(tt.in) {
+			t.Fatalf("ObjectFields(%s) = %d, %v", tt.in, end, err)
+		}
+		for k, w := range tt.want {
+			if string(out[k]) != w {
+				t.Errorf("%s: key %d = %q, want %q", tt.in, k, out[k], w)
+			}
+		}
+	}
 }
