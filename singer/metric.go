@@ -1,8 +1,11 @@
 package singer
 
 import (
-	"encoding/json"
 	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
 )
 
 // Metric kinds, metric names and tag names used by singer-python's
@@ -19,13 +22,6 @@ const (
 	TagStatus         = "status"
 )
 
-type metricLine struct {
-	Type   string                     `json:"type"`
-	Metric string                     `json:"metric"`
-	Value  json.RawMessage            `json:"value"`
-	Tags   map[string]json.RawMessage `json:"tags"`
-}
-
 // FormatMetric returns a metric log line in singer-python's format, for a
 // logger to write on stderr:
 //
@@ -35,29 +31,57 @@ type metricLine struct {
 // "tags":{}. A value or tag that cannot be encoded as JSON is written as
 // the string fmt.Sprint gives, so the line is always valid.
 func FormatMetric(kind, metric string, value any, tags map[string]any) string {
-	line := metricLine{
-		Type:   kind,
-		Metric: metric,
-		Value:  metricValue(value),
-		Tags:   make(map[string]json.RawMessage, len(tags)),
+	b := make([]byte, 0, 160)
+	b = append(b, `METRIC: {"type":`...)
+	b = appendValue(b, kind)
+	b = append(b, `,"metric":`...)
+	b = appendValue(b, metric)
+	b = append(b, `,"value":`...)
+	b = appendValue(b, value)
+	b = append(b, `,"tags":{`...)
+	for i, k := range slices.Sorted(maps.Keys(tags)) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendValue(b, k)
+		b = append(b, ':')
+		b = appendValue(b, tags[k])
 	}
-	for k, v := range tags {
-		line.Tags[k] = metricValue(v)
-	}
-	b, err := marshalCompact(line)
-	if err != nil {
-		// Every part is already valid JSON, so this cannot happen; keep
-		// the line recognisable anyway.
-		return fmt.Sprintf("METRIC: {\"type\":%q,\"metric\":%q}", kind, metric)
-	}
-	return "METRIC: " + string(b)
+	return string(append(b, "}}"...))
 }
 
-// metricValue encodes v, falling back to its fmt.Sprint form as a string.
-func metricValue(v any) json.RawMessage {
-	b, err := marshalCompact(v)
-	if err != nil {
-		b, _ = marshalCompact(fmt.Sprint(v))
+// appendValue appends v as JSON, as marshalCompact writes it: directly for the plain strings, integers and
+// ordinary floats every metric line holds (a line per request, so its cost shows), through marshalCompact
+// for anything else, and as the string fmt.Sprint gives when v cannot be encoded.
+func appendValue(b []byte, v any) []byte {
+	switch v := v.(type) {
+	case string:
+		if plainJSONString(v) {
+			return append(append(append(b, '"'), v...), '"')
+		}
+	case int:
+		return strconv.AppendInt(b, int64(v), 10)
+	case int64:
+		return strconv.AppendInt(b, v, 10)
+	case float64:
+		if a := math.Abs(v); a == 0 || a >= 1e-6 && a < 1e21 {
+			return strconv.AppendFloat(b, v, 'f', -1, 64)
+		}
 	}
-	return b
+	enc, err := marshalCompact(v)
+	if err != nil {
+		enc, _ = marshalCompact(fmt.Sprint(v))
+	}
+	return append(b, enc...)
+}
+
+// plainJSONString reports whether s is written in JSON as itself between quotes: printable ASCII without
+// '"' or '\\'.
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }

@@ -2,6 +2,8 @@ package singer
 
 import (
 	"encoding/json"
+	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -46,5 +48,25 @@ func TestFormatMetric(t *testing.T) {
 				t.Errorf("not a one-line METRIC JSON: %q", got)
 			}
 		})
+	}
+}
+
+// TestAppendValueAsMarshal: the direct encodings of appendValue write exactly what marshalCompact writes.
+func TestAppendValueAsMarshal(t *testing.T) {
+	values := []any{"", "accounts", "a b-c_d.e/f", `quo"te`, `back\slash`, "tab\t", "<&>", "é", "\u2028", 0, 1, -7,
+		int64(1) << 62, 0.0, 0.42, -3.5, 1e-6, 9.99e-7, 1e20, 1e21, 123456.789, 1.0 / 3, true, false, nil,
+		map[string]int{"b": 1, "a": 2}, []string{"x"}, uint8(3), float32(0.1)}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 2000 {
+		values = append(values, rng.NormFloat64()*math.Pow(10, float64(rng.IntN(50)-25)), rng.Int64N(1<<50)-1<<49)
+	}
+	for _, v := range values {
+		want, err := marshalCompact(v)
+		if err != nil {
+			t.Fatalf("marshalCompact(%#v): %v", v, err)
+		}
+		if got := appendValue(nil, v); string(got) != string(want) {
+			t.Errorf("appendValue(%#v) = %s, want %s", v, got, want)
+		}
 	}
 }
