@@ -55,8 +55,10 @@ func TestSignalWhileStdoutBlocked(t *testing.T) {
 		cmd.Process.Kill()
 		t.Fatalf("still running 30 s after SIGTERM with a blocked stdout; stderr:\n%s", stderr.Bytes())
 	}
-	if took := time.Since(sent); took > 2*time.Second {
-		t.Errorf("exited %s after SIGTERM; the bound is 2s", took.Round(time.Millisecond))
+	// The tap gives the final STATE 2 s; the rest of the bound is for a
+	// machine busy with other tests (the code without the fix never exits).
+	if took := time.Since(sent); took > 5*time.Second {
+		t.Errorf("exited %s after SIGTERM; the tap's own bound is 2s", took.Round(time.Millisecond))
 	}
 	if code := exitCode(waitErr); code != ExitSIGTERM {
 		t.Errorf("exit %d, want %d; stderr:\n%s", code, ExitSIGTERM, stderr.Bytes())
