@@ -29,6 +29,7 @@ type pageOut struct {
 // sourceRecord is one record of a page, as the page loop sees it.
 type sourceRecord struct {
 	i        int // index in its page
+	of       int // records in its page
 	raw      json.RawMessage
 	fields   [][]byte  // the listing's keys
 	pos      time.Time // its position in the listing
@@ -63,7 +64,7 @@ func (s *Syncer) writePage(ctx context.Context, c *chain, page *client.Page) (pa
 func (s *Syncer) extract(ctx context.Context, c *chain, page *client.Page) (pageOut, error) {
 	l := c.l
 	out := pageOut{batches: make([][]json.RawMessage, len(l.members)), max: make([]time.Time, len(l.members)), ordered: true}
-	src := sourceRecord{fields: make([][]byte, len(l.keys))}
+	src := sourceRecord{of: len(page.Records), fields: make([][]byte, len(l.keys))}
 	repaired := page.Repaired
 	for i, rec := range page.Records {
 		src.i, src.raw = i, rec
@@ -130,6 +131,9 @@ func (s *Syncer) take(ctx context.Context, c *chain, mi int, m *member, src sour
 	}
 	if rk.After(out.max[mi]) {
 		out.max[mi] = rk
+	}
+	if out.batches[mi] == nil {
+		out.batches[mi] = make([]json.RawMessage, 0, src.of) // the page's size at once: no regrowing
 	}
 	out.batches[mi] = append(out.batches[mi], r.body)
 	return nil
