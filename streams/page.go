@@ -33,6 +33,7 @@ type sourceRecord struct {
 	raw      json.RawMessage
 	fields   [][]byte  // the listing's keys
 	pos      time.Time // its position in the listing
+	exact    bool      // pos is the record's updated_at
 	repaired bool      // the client replaced invalid UTF-8 in it with U+FFFD
 }
 
@@ -76,7 +77,7 @@ func (s *Syncer) extract(ctx context.Context, c *chain, page *client.Page) (page
 			return out, err
 		}
 		var keep bool
-		if src.pos, keep = c.place(src.fields, &out); !keep {
+		if src.pos, src.exact, keep = c.place(src.fields, &out); !keep {
 			continue
 		}
 		for mi, m := range l.members {
@@ -88,13 +89,13 @@ func (s *Syncer) extract(ctx context.Context, c *chain, page *client.Page) (page
 	return out, nil
 }
 
-// place finds where a record is in the listing and notes it in out; false
-// when the record belongs to a later window.
-func (c *chain) place(fields [][]byte, out *pageOut) (time.Time, bool) {
-	pos, exact := c.l.position(fields)
+// place finds where a record is in the listing (exact: its updated_at) and
+// notes it in out; keep is false when the record belongs to a later window.
+func (c *chain) place(fields [][]byte, out *pageOut) (pos time.Time, exact, keep bool) {
+	pos, exact = c.l.position(fields)
 	if !c.until.IsZero() && pos.After(c.until) {
 		out.past = true
-		return pos, false
+		return pos, exact, false
 	}
 	if exact {
 		out.backwards = out.backwards || pos.Before(c.prev)
@@ -102,7 +103,7 @@ func (c *chain) place(fields [][]byte, out *pageOut) (time.Time, bool) {
 	}
 	out.ordered = out.ordered && exact && !pos.Before(out.last)
 	out.last = pos
-	return pos, true
+	return pos, exact, true
 }
 
 // take adds member m's record from src, if it has one, to out. A
@@ -228,7 +229,10 @@ func (s *Syncer) recordOf(ctx context.Context, l *listing, m *member, src source
 	if r.idRaw, ok = stringBytes(pk); !ok || len(r.idRaw) == 0 {
 		return record{}, &RecordError{Stream: st.Name, Index: src.i, Problem: fmt.Sprintf("missing primary key %q", st.KeyProperty)}
 	}
-	if !jsonscan.IsNull(rk) {
+	switch {
+	case m.embKey < 0 && m.rkKey == l.posKey && src.exact:
+		r.rk = src.pos // the same field, parsed once already
+	case !jsonscan.IsNull(rk):
 		if r.rk, ok = timestamp(rk); !ok {
 			return record{}, &RecordError{Stream: st.Name, ID: r.id(), Index: src.i, Problem: fmt.Sprintf("%s %s is not an RFC 3339 timestamp", st.ReplicationKey, excerpt.Of(string(rk), 60))}
 		}
