@@ -300,10 +300,10 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL, decode func(
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	shown := c.redact.link(u.RequestURI())
+	shown := func() string { return c.redact.link(u.RequestURI()) } // for errors only: redaction costs
 	req, err := retryablehttp.NewRequestWithContext(ctx, method, u.String(), nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s %s: %s", method, shown, c.redact.string(err.Error()))
+		return nil, nil, fmt.Errorf("%s %s: %s", method, shown(), c.redact.string(err.Error()))
 	}
 	c.setHeaders(req.Header)
 	var body []byte // the call's own state: the last 2xx body that passed decode
@@ -322,12 +322,12 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL, decode func(
 		if resp != nil {
 			resp.Body.Close()
 		}
-		return nil, nil, c.callError(ctx, method, shown, attempts, err)
+		return nil, nil, c.callError(ctx, method, shown(), attempts, err)
 	}
 	r := &Response{Response: resp}
 	r.Rate, _ = ParseRate(resp.Header, time.Now())
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return r, nil, c.statusError(resp, method, shown, attempts)
+		return r, nil, c.statusError(resp, method, shown(), attempts)
 	}
 	return r, body, nil
 }
