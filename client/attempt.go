@@ -136,13 +136,13 @@ func readAll(r io.Reader, limit int64) ([]byte, error) { return readAllSized(r, 
 // growJump is the buffer size past which readAllSized stops doubling and grows to the limit in one step.
 const growJump = maxPooled
 
-// readAllSized is readAll with the expected size (Content-Length; -1 if unknown, when the pool's size hint
-// is the first guess), taking its buffers from pool (nil: plain allocations). A body of the expected size is
-// read into one buffer. Otherwise the buffer
-// doubles as it fills up to growJump, then grows to limit in one step, so a body over the limit is refused
-// once limit bytes are in, and memory stays within the limit plus growJump whatever the server sends.
+// readAllSized is readAll with the expected size (Content-Length; -1 if unknown, when the pool's size hint,
+// at most growJump, is the first guess), taking its buffers from pool (nil: plain allocations). A body of
+// the expected size is read into one buffer. Otherwise the buffer doubles as it fills up to growJump, then
+// grows to limit in one step, so a body over the limit is refused once limit bytes are in, and memory stays
+// within the limit plus growJump whatever the server sends.
 func readAllSized(r io.Reader, size, limit int64, pool *bodyPool) ([]byte, error) {
-	capacity := max(int64(32<<10), pool.sizeHint()+1)
+	capacity := max(int64(32<<10), min(pool.sizeHint()+1, growJump))
 	if size >= 0 && size <= limit {
 		capacity = size + 1 // +1 to see EOF without growing
 	}
