@@ -25,7 +25,7 @@ type redactor struct {
 	re    *regexp.Regexp
 	forms []form // empty: no key, nothing to blank
 	// plainForms: no form contains '%' or '\', so an escape in the text is never a form's own character
-	// and mayHold may count it as one character of a match.
+	// and mayHold may count it as one character of a match; otherwise it counts escapes byte by byte.
 	plainForms bool
 }
 
@@ -50,6 +50,15 @@ func newRedactor(apiKey string) *redactor {
 		}
 		r.forms = append(r.forms, f)
 		r.plainForms = r.plainForms && !strings.ContainsAny(s, `%\`)
+	}
+	if !r.plainForms {
+		// Escapes cannot be told from the key's own characters: count every byte of one as a byte of a
+		// match (a match of n characters is then a run of at least n such bytes).
+		for i := range r.forms {
+			for _, c := range []byte(`%\u/0123456789abcdefABCDEF`) {
+				r.forms[i].in[c] = true
+			}
+		}
 	}
 	if len(alts) > 0 {
 		r.re = regexp.MustCompile(strings.Join(alts, "|"))

@@ -60,7 +60,12 @@ func TestRedactorPrefilter(t *testing.T) {
 // escapes, inside random text made of the bytes that could confuse the count (escape characters, hex
 // digits, base64 characters).
 func TestRedactorPrefilterRandom(t *testing.T) {
-	const key = "5f2c9a1e7b3d4068a9c1e2f3b4d5a6c7"
+	for _, key := range []string{"5f2c9a1e7b3d4068a9c1e2f3b4d5a6c7", `odd%key\with/escapes-42`} {
+		t.Run(key, func(t *testing.T) { prefilterCatchesEveryForm(t, key) })
+	}
+}
+
+func prefilterCatchesEveryForm(t *testing.T, key string) {
 	r := newRedactor(key)
 	forms := []string{key, base64.StdEncoding.EncodeToString([]byte(key + ":")), base64.StdEncoding.EncodeToString([]byte(key))}
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -102,7 +107,7 @@ func TestRedactorPrefilterRandom(t *testing.T) {
 		}
 	}
 	link := "/sites/subdomain-demo/accounts?cursor=AAAAAGWgcm0LsQPP3UBOoJmQLro&limit=200&order=asc&sort=updated_at&begin_time=2019-01-01T00%3A00%3A00Z"
-	if mayHold(r, link) {
+	if r.plainForms && mayHold(r, link) {
 		t.Errorf("mayHold(%q) = true: a cursor link would run the pattern for nothing", link)
 	}
 }
