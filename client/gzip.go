@@ -1,6 +1,7 @@
 package client
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -37,47 +38,85 @@ func (t *gzipTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // gunzipBody decodes a gzip body with a pooled decoder, started at the first read (an empty body is an
-// error there, as in Go's transport) and returned to the pool when the body is closed. Close may come from
-// another goroutine while a read is blocked: it closes the connection's body first, which ends the read,
-// and only then takes the decoder back.
+// error there, as in Go's transport) and returned to the pool when the body is closed. Its locking is Go's
+// transport's: a read takes the decoder out for its duration, so Close, which may come from another goroutine
+// while a read is blocked, never waits for it; the read hands the decoder back to the pool when it ends.
 type gunzipBody struct {
 	rc  io.ReadCloser
-	mu  sync.Mutex // held by Read, so Close never pools a decoder in use
-	zr  *gzip.Reader
-	err error // the decoder's start failed, or the body is closed
+	mu  sync.Mutex
+	zr  *gzip.Reader // the decoder between reads
+	err error        // sticky: the decoder's start failed, errGzipInUse during a read, errGzipClosed after Close
 }
 
-var gzipReaders sync.Pool // of *gzip.Reader
+var (
+	errGzipInUse  = errors.New("gzip body: concurrent reads")
+	errGzipClosed = errors.New("gzip body: read after close")
+	gzipReaders   sync.Pool // of *gzip.Reader
+)
 
 func (b *gunzipBody) Read(p []byte) (int, error) {
+	zr, err := b.acquire()
+	if err != nil {
+		return 0, err
+	}
+	defer b.release(zr)
+	return zr.Read(p)
+}
+
+// acquire takes the decoder for one read, starting it at the first.
+func (b *gunzipBody) acquire() (*gzip.Reader, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.zr == nil && b.err == nil {
+	if b.err != nil {
+		return nil, b.err
+	}
+	if b.zr == nil {
 		zr, _ := gzipReaders.Get().(*gzip.Reader)
 		if zr == nil {
 			zr = new(gzip.Reader)
 		}
 		if err := zr.Reset(b.rc); err != nil {
-			gzipReaders.Put(zr)
+			poolGzip(zr)
 			b.err = err
-		} else {
-			b.zr = zr
+			return nil, err
 		}
+		b.zr = zr
 	}
-	if b.err != nil {
-		return 0, b.err
+	zr := b.zr
+	b.zr, b.err = nil, errGzipInUse
+	return zr, nil
+}
+
+// release gives the decoder back after a read: to the body, or to the pool if the body was closed meanwhile.
+func (b *gunzipBody) release(zr *gzip.Reader) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.err == errGzipInUse {
+		b.zr, b.err = zr, nil
+		return
 	}
-	return b.zr.Read(p)
+	poolGzip(zr)
 }
 
 func (b *gunzipBody) Close() error {
-	err := b.rc.Close()
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.zr != nil {
-		gzipReaders.Put(b.zr)
+	if b.err == nil && b.zr != nil {
+		poolGzip(b.zr)
 		b.zr = nil
 	}
-	b.err = io.ErrClosedPipe
-	return err
+	b.err = errGzipClosed
+	b.mu.Unlock()
+	return b.rc.Close()
 }
+
+// poolGzip returns a decoder to the pool, first pointed at an empty input so it holds no connection.
+func poolGzip(zr *gzip.Reader) {
+	_ = zr.Reset(emptyInput{}) // fails (no gzip header), as meant: it only drops the connection
+	gzipReaders.Put(zr)
+}
+
+// emptyInput is an input with nothing in it, read byte-wise too, so the decoder does not wrap it in a buffer.
+type emptyInput struct{}
+
+func (emptyInput) Read([]byte) (int, error) { return 0, io.EOF }
+func (emptyInput) ReadByte() (byte, error)  { return 0, io.EOF }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tap-recurly/tap-recurly/internal/testutil"
 	"github.com/tap-recurly/tap-recurly/recurlytest"
@@ -123,4 +124,37 @@ func BenchmarkGunzip(b *testing.B) {
 			body.Close()
 		}
 	})
+}
+
+// TestGunzipBodyCloseDuringRead: Close from another goroutine does not wait for a read blocked on the
+// connection, the blocked read ends once the connection's body is closed, and a read after Close fails.
+func TestGunzipBodyCloseDuringRead(t *testing.T) {
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	zw.Write([]byte(strings.Repeat("x", 1000)))
+	zw.Flush() // the first part of the stream, then nothing until the connection closes
+	pr, pw := io.Pipe()
+	go pw.Write(zipped.Bytes())
+	body := &gunzipBody{rc: pr}
+	buf := make([]byte, 1000)
+	if _, err := io.ReadFull(body, buf); err != nil {
+		t.Fatal(err)
+	}
+	readDone := make(chan error, 1)
+	go func() {
+		_, err := body.Read(buf) // blocks: the writer sends nothing more
+		readDone <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // let the read block (the test holds without it, less surely)
+	closed := make(chan error, 1)
+	go func() { closed <- body.Close() }()
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := <-readDone; err == nil {
+		t.Fatal("the read blocked during Close returned no error")
+	}
+	if _, err := body.Read(buf); !errors.Is(err, errGzipClosed) {
+		t.Fatalf("a read after Close: %v, want errGzipClosed", err)
+	}
 }
