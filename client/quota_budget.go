@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // This file is the quota layer's arithmetic: from what this client sent and what the site's X-RateLimit-*
@@ -19,7 +21,8 @@ import (
 // request sent so far is taken to be still counted ("never count on capacity coming back before it is shown").
 // Once a bound is known, a request occupies the budget from when it is sent until W after its answer came back
 // (its arrival at the site lies in between), so any interval of length W holds at most B minus the others'
-// usage, wherever the site's buckets begin. What may go is paced rather than sent at once (see paced).
+// usage, wherever the site's buckets begin. What may go is paced rather than sent at once: a rate.Limiter of
+// one token spaces the sends, at the rate the ledger sets from its verdicts (see paceRate and paced).
 
 // minPause is the shortest wait before a probe when no answer can tell anything new (see quotaLedger.plan).
 const minPause = 500 * time.Millisecond
@@ -104,6 +107,9 @@ type quotaLedger struct {
 	recounted map[int64]int
 	heads     []heard // answers with usable headers that may still count, in answer order
 	lastSent  time.Time
+	// pace spaces the sends: a token bucket holding one token, refilled at the rate paceRate sets. Each send
+	// takes the token; nil while sends need no spacing. Its state is as of lastSent (see paced).
+	pace *rate.Limiter
 
 	// Pacing while the window is unknown, and the way out when nothing can be learned without a request.
 	allow   allowance
@@ -123,7 +129,7 @@ func (l *quotaLedger) plan(now time.Time) quotaVerdict {
 		if len(l.inflight) > 0 {
 			return quotaVerdict{}
 		}
-		if next := l.lastSent.Add(degradedInterval); now.Before(next) {
+		if next, _ := l.paced(now, rate.Every(degradedInterval)); !next.IsZero() {
 			return quotaVerdict{next: next}
 		}
 		return quotaVerdict{n: 1}
@@ -139,9 +145,9 @@ func (l *quotaLedger) plan(now time.Time) quotaVerdict {
 	v.room = max(0, v.n)
 	if v.n > 0 {
 		l.probeAt = time.Time{}
-		if next := l.paced(v); now.Before(next) {
+		if next, paced := l.paced(now, l.paceRate(v)); !next.IsZero() {
 			v.n, v.next = 0, next
-		} else if !next.IsZero() {
+		} else if paced {
 			v.n = 1
 		}
 		return v
@@ -173,21 +179,39 @@ func (l *quotaLedger) nextFree(now time.Time, v quotaVerdict) time.Time {
 	return l.freeAt(v.budget)
 }
 
-// paced is the earliest time the next attempt may go so that what may still be sent is spread out rather than
-// sent at once (zero: no pacing): with the window unknown, the bucket's allowance evenly over the rest of the
-// bucket; with it known, no faster than the budget left by the others over one window. Spreading also lets the
-// answers sample every part of a bucket, so the others' share is seen at its peak, just before a reset.
-func (l *quotaLedger) paced(v quotaVerdict) time.Time {
-	if l.lastSent.IsZero() {
-		return time.Time{}
-	}
+// paceRate is how fast what may still be sent is spread out rather than sent at once, in sends per second
+// (0: no spacing): with the window unknown, the bucket's allowance evenly over the rest of the bucket; with it
+// known, no faster than the budget left by the others over one window. Spreading also lets the answers sample
+// every part of a bucket, so the others' share is seen at its peak, just before a reset.
+func (l *quotaLedger) paceRate(v quotaVerdict) rate.Limit {
 	if l.window == 0 {
 		if !l.allow.passed && l.allow.left > 0 && l.reset.After(l.lastSent) {
-			return l.lastSent.Add(l.reset.Sub(l.lastSent) / time.Duration(l.allow.left+1))
+			return rate.Limit(float64(l.allow.left+1) / l.reset.Sub(l.lastSent).Seconds())
 		}
-		return time.Time{}
+		return 0
 	}
-	return l.lastSent.Add(l.window / time.Duration(max(1, v.budget-v.others)))
+	return rate.Limit(float64(max(1, v.budget-v.others)) / l.window.Seconds())
+}
+
+// paced sets the pacer's limit to r (0: no spacing) and returns when it next holds a token: zero if it holds
+// one at now (or there is no spacing); paced tells whether the sends are spaced at all. The limit is set as of
+// the last send, which took the token, so a new rate spaces the next send from the last one.
+func (l *quotaLedger) paced(now time.Time, r rate.Limit) (next time.Time, paced bool) {
+	switch {
+	case r <= 0 || l.lastSent.IsZero():
+		l.pace = nil
+		return time.Time{}, false
+	case l.pace == nil:
+		l.pace = rate.NewLimiter(r, 1)
+		l.pace.ReserveN(l.lastSent, 1) // the last send took the token
+	case l.pace.Limit() != r:
+		l.pace.SetLimitAt(l.lastSent, r)
+	}
+	lack := 1 - l.pace.TokensAt(now)
+	if lack <= 1e-9 {
+		return time.Time{}, true
+	}
+	return now.Add(time.Duration(math.Ceil(lack / float64(r) * float64(time.Second)))), true
 }
 
 // admit records an attempt sent at now and returns its sequence number.
@@ -195,6 +219,9 @@ func (l *quotaLedger) admit(now time.Time, v quotaVerdict) uint64 {
 	l.seq++
 	l.inflight[l.seq] = struct{}{}
 	l.lastSent = now
+	if l.pace != nil && !l.pace.AllowN(now, 1) {
+		l.pace = nil // sent ahead of the pacing (a probe): the spacing starts again from this send
+	}
 	if v.probe {
 		l.probeAt = time.Time{}
 	}

@@ -410,3 +410,72 @@ func TestRecountAfterALateAnswer(t *testing.T) {
 		}
 	}
 }
+
+// TestQuotaPacingIsTheLimiter: the spacing between sends is the ledger's rate.Limiter's. Its limit is the rate
+// the ledger's verdict sets (the bucket's allowance over the rest of the bucket, the budget left by the others
+// over a window, one per second without headers); each send takes its token; and plan lets the next go exactly
+// when the limiter holds a token again.
+func TestQuotaPacingIsTheLimiter(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	for _, tt := range []struct {
+		name  string
+		steps []ledgerStep
+		at    int     // ms: when to plan
+		limit float64 // sends per second
+	}{
+		{"window unknown: the allowance of 4 over the 1 s left of the bucket", steps(send(0), ans(10, 1, 10, 9, 1)), 20, 5},
+		{"window known: the 6 the others leave of 10 per 1 s window",
+			steps(send(0), ans(10, 1, 10, 9, 1), send(1000), ans(1010, 2, 10, 9, 2), send(1100), ans(1110, 3, 10, 4, 2)), 1200, 6},
+		{"no headers: one per second", steps(send(0), ansStatus(5, 1, 200)), 6, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newQuotaLedger(100)
+			var seqs []uint64
+			for _, s := range tt.steps {
+				now := t0.Add(time.Duration(s.ms) * time.Millisecond)
+				switch s.op {
+				case "send":
+					seqs = append(seqs, l.admit(now, l.plan(now)))
+				case "answer":
+					var r *Rate
+					if s.rem >= 0 {
+						r = &Rate{Limit: s.limit, Remaining: s.rem, Reset: t0.Add(time.Duration(s.reset) * time.Second)}
+					}
+					l.answer(seqs[s.seq-1], now, s.status, r)
+				}
+			}
+			now := t0.Add(time.Duration(tt.at) * time.Millisecond)
+			v := l.plan(now)
+			if l.pace == nil || math.Abs(float64(l.pace.Limit())-tt.limit) > 1e-9 {
+				t.Fatalf("pacer %v, want a limit of %v per second", l.pace, tt.limit)
+			}
+			if v.n != 0 || v.next.IsZero() {
+				t.Fatalf("plan = %+v, want a wait for the pacer", v)
+			}
+			if tok := l.pace.TokensAt(v.next); tok < 1-1e-9 {
+				t.Errorf("at the planned time %s the limiter holds %.6f tokens", v.next.Sub(t0), tok)
+			}
+			if tok := l.pace.TokensAt(v.next.Add(-time.Millisecond)); tok >= 1 {
+				t.Errorf("a millisecond before the planned time the limiter already holds %.6f tokens", tok)
+			}
+			if want := l.lastSent.Add(time.Duration(float64(time.Second) / tt.limit)); v.next.Sub(want).Abs() > time.Microsecond {
+				t.Errorf("next at %s, want one token's time after the last send, %s", v.next.Sub(t0), want.Sub(t0))
+			}
+			// The send the limiter lets go takes its token: the next is one token's time later.
+			if v2 := l.plan(v.next); v2.n != 1 {
+				t.Fatalf("at the planned time plan = %+v, want one send", v2)
+			}
+			seq := l.admit(v.next, l.plan(v.next))
+			if l.mode == modeDegraded { // one at a time: its answer comes first
+				l.answer(seq, v.next, 200, nil)
+			}
+			if tok := l.pace.TokensAt(v.next); tok > 1e-9 {
+				t.Errorf("after a send the limiter holds %.6f tokens", tok)
+			}
+			v3 := l.plan(v.next)
+			if v3.n != 0 || v3.next.Sub(v.next).Seconds()*tt.limit < 1-1e-6 {
+				t.Errorf("right after a send plan = %+v, want a wait of one token's time", v3)
+			}
+		})
+	}
+}
