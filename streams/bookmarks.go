@@ -16,6 +16,16 @@ import (
 // finished; then it moves the bookmarks and writes a STATE if anything in
 // it changed (a per-parent stream's child pages mostly change nothing).
 func (s *Syncer) checkpoint(c *chain, pageMax []time.Time, chainDone bool) error {
+	_, err := s.countdown(c, pageMax, chainDone)
+	return err
+}
+
+// countdown is checkpoint, and reports whether this call finished the
+// listing: its last chain's countdown took the listing's remaining windows
+// to zero. That is decided under the same lock as the countdown, so it is
+// true for exactly one call per listing, however close its last chains
+// finish.
+func (s *Syncer) countdown(c *chain, pageMax []time.Time, chainDone bool) (finished bool, err error) {
 	s.stateMu.Lock()
 	defer s.stateMu.Unlock()
 	l, w := c.l, c.w
@@ -29,24 +39,28 @@ func (s *Syncer) checkpoint(c *chain, pageMax []time.Time, chainDone bool) error
 		if w.chains == 0 {
 			w.done = true
 			l.remaining--
+			finished = l.remaining == 0
 		}
 	}
 	s.advance(l)
 	if st, changed := s.State.SnapshotIfChanged(); changed {
-		return s.Out.WriteState(st)
+		return finished, s.Out.WriteState(st)
 	}
-	return nil
+	return finished, nil
 }
 
-// finishChain marks a chain read to its end, writes a STATE, and logs each
-// stream of the listing as done when it was the listing's last chain.
+// finishChain marks a chain read to its end, writes a STATE, and, when it
+// was the listing's last chain, ends the listing: it lists the parents
+// updated after the signpost for a listing that supplies parent ids (see
+// listingDone), and logs each stream of the listing as done.
 func (s *Syncer) finishChain(c *chain) error {
-	if err := s.checkpoint(c, nil, true); err != nil {
+	finished, err := s.countdown(c, nil, true)
+	if err != nil {
 		return err
 	}
-	s.stateMu.Lock()
-	finished := c.l.remaining == 0
-	s.stateMu.Unlock()
+	if s.trace != nil {
+		s.trace("countdown", c.l)
+	}
 	if !finished {
 		return nil
 	}

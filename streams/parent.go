@@ -149,6 +149,9 @@ func (s *Syncer) readParents(ctx context.Context, f *parentFeed, p client.ListPa
 // listingDone is called once a listing has been read to its end: when it
 // supplies a feed, the parents updated after the signpost are listed next.
 func (s *Syncer) listingDone(l *listing) {
+	if s.trace != nil {
+		s.trace("listingDone", l)
+	}
 	f := l.supplies
 	if f == nil {
 		return
@@ -165,6 +168,9 @@ func (s *Syncer) feedDone(f *parentFeed) error {
 	for _, l := range f.children {
 		if !l.inRange {
 			continue
+		}
+		if s.trace != nil {
+			s.trace("feedDone", l)
 		}
 		if err := s.writeSchemas(l); err != nil {
 			return err

@@ -93,6 +93,11 @@ type Syncer struct {
 	// guards every listing's windows: a STATE is snapshotted and written
 	// under it, so a later STATE never shows an older bookmark.
 	stateMu sync.Mutex
+	// trace, when set (by tests), is told of steps in a listing's end:
+	// "countdown" after a chain finished and before the listing's end is
+	// acted on, "listingDone" and "feedDone" (once per child listing the
+	// feed releases). Nil in the product.
+	trace func(event string, l *listing)
 }
 
 func (s *Syncer) logger() *slog.Logger {

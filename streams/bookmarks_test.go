@@ -1,0 +1,122 @@
+package streams_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tap-recurly/tap-recurly/recurlytest"
+	"github.com/tap-recurly/tap-recurly/singer"
+	"github.com/tap-recurly/tap-recurly/state"
+	"github.com/tap-recurly/tap-recurly/streams"
+)
+
+// TestListingEndsOnce: when several chains of a listing finish close
+// together, the listing ends once. A trace hook holds each chain of a
+// listing that supplies parent ids between its countdown and acting on
+// it, until every window of the listing is counted down: that is the
+// widest gap two finishing chains can leave. The listing must still end
+// once (one listingDone each, one feedDone per child listing), no window
+// counts fewer than zero chains, and no STATE shows a bookmark of a
+// per-parent stream before that stream's last RECORD (its one window is
+// done only when every child list is written).
+func TestListingEndsOnce(t *testing.T) {
+	for _, tt := range []struct {
+		name             string
+		windows, workers int
+	}{
+		{"4 windows, 8 workers", 4, 8},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newSite(t, recurlytest.Config{Seed: 17, Counts: recurlytest.Counts{
+				Accounts: 1000, Coupons: 1000, UniqueCouponCodes: 900, AccountNotes: 120}})
+			var (
+				mu       sync.Mutex
+				ended    = map[string]int{}
+				fed      = map[string]int{}
+				listings = map[string]streams.Probe{}
+			)
+			var buf bytes.Buffer
+			w := singer.NewWriter(&buf)
+			s := &streams.Syncer{API: newClient(t, srv), Out: w, State: state.NewTracker(nil), Options: streams.Options{
+				StartDate: startDate, MaxWorkers: tt.workers, Windows: tt.windows, MinWindow: time.Hour, MinWindowPages: 1}}
+			streams.SetTrace(s, func(event string, p streams.Probe) {
+				mu.Lock()
+				listings[p.Name()] = p
+				switch event {
+				case "listingDone":
+					ended[p.Name()]++
+				case "feedDone":
+					fed[p.Name()]++
+				}
+				mu.Unlock()
+				if event == "countdown" && p.Supplies() {
+					// Widen the gap: wait until the listing's other chains
+					// have counted down too (bounded, so that a pool too
+					// small to run them all cannot hang the test).
+					for i := 0; i < 2000 && p.Remaining() > 0; i++ {
+						time.Sleep(time.Millisecond)
+					}
+				}
+			})
+			_, err := s.Run(context.Background(), everything(t, "accounts", "coupons", "account_notes", "unique_coupon_codes"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range []string{"accounts", "coupons", "account_notes", "unique_coupon_codes"} {
+				if ended[name] != 1 {
+					t.Errorf("listing %s ended %d times, want once", name, ended[name])
+				}
+			}
+			for _, name := range []string{"account_notes", "unique_coupon_codes"} {
+				if fed[name] != 1 {
+					t.Errorf("the parent feed of %s finished %d times, want once", name, fed[name])
+				}
+			}
+			for name, p := range listings {
+				for i, n := range p.Chains() {
+					if n != 0 {
+						t.Errorf("listing %s window %d: %d chains at the end, want 0", name, i, n)
+					}
+				}
+			}
+			checkChildBookmarksFollowRecords(t, buf.Bytes(), "account_notes", "unique_coupon_codes")
+		})
+	}
+}
+
+// checkChildBookmarksFollowRecords fails when a STATE shows a bookmark of
+// one of the (per-parent) streams before a RECORD of that stream.
+func checkChildBookmarksFollowRecords(t *testing.T, out []byte, names ...string) {
+	t.Helper()
+	bookmarked := map[string]bool{}
+	for _, line := range parseOutput(t, out).lines {
+		var typ, stream string
+		_ = json.Unmarshal(line["type"], &typ)
+		_ = json.Unmarshal(line["stream"], &stream)
+		switch typ {
+		case "RECORD":
+			if bookmarked[stream] {
+				t.Errorf("a RECORD of %s after a STATE with its bookmark", stream)
+				bookmarked[stream] = false // one line per stream
+			}
+		case "STATE":
+			var st state.State
+			if err := json.Unmarshal(line["value"], &st); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range names {
+				sd, _ := streams.ByName(name)
+				if _, ok := st.Bookmark(name, sd.ReplicationKey); ok {
+					bookmarked[name] = true
+				}
+			}
+		}
+	}
+}
