@@ -358,7 +358,13 @@ func (s *Site) parentTime(k kind, i int) (int64, bool) {
 	switch k {
 	case kAddOn:
 		return at(kPlan, s.parent(s.tables[k], i, kPlan))
-	case kSubscription, kInvoice, kAcquisition, kNote:
+	case kSubscription:
+		a, okA := at(kAccount, s.subAccount(i))
+		p, okP := at(kPlan, s.planOfSub(i))
+		return max(a, p), okA || okP
+	case kInvoice:
+		return s.firstBilled(s.invAccount(i))
+	case kAcquisition, kNote:
 		return at(kAccount, s.recordAccount(k, i))
 	case kLineItem:
 		if inv := s.lineInvoice(i); inv >= 0 {
@@ -382,6 +388,24 @@ func (s *Site) parentTime(k kind, i int) (int64, bool) {
 	return 0, false
 }
 
+// firstBilled is when account a can first be invoiced: when its first
+// subscription was created, or when it was created if it has none (ok false
+// for no account).
+func (s *Site) firstBilled(a int) (int64, bool) {
+	if a < 0 {
+		return 0, false
+	}
+	lo, hi := s.accountSubs(a)
+	if hi <= lo {
+		return s.tables[kAccount].created[a], true
+	}
+	first := s.tables[kSubscription].created[lo]
+	for i := lo + 1; i < hi; i++ {
+		first = min(first, s.tables[kSubscription].created[i])
+	}
+	return first, true
+}
+
 func (s *Site) generateTimes(k kind) {
 	t := s.tables[k]
 	if t.n == 0 {
@@ -397,6 +421,9 @@ func (s *Site) generateTimes(k kind) {
 	}
 	for i := range t.n {
 		c := tl.any()
+		if k == kPlan {
+			c = tl.start + (c-tl.start)/4 // the catalog comes first: in the range's first quarter
+		}
 		if p, ok := s.parentTime(k, i); ok {
 			switch {
 			case k == kAcquisition, k == kLineItem && s.lineInvoice(i) >= 0 && tl.rng.IntN(100) < 80:

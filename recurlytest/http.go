@@ -435,8 +435,9 @@ func init() {
 	}
 }
 
-// routeChild serves the three-part paths of the child lists and an
-// account's acquisition; ok is false for other paths.
+// routeChild serves the three-part paths of the child lists, an account's
+// acquisition and balance, and an invoice's coupon redemptions; ok is false
+// for other paths.
 func (s *Site) routeChild(r *http.Request, parts []string) (response, bool) {
 	var k kind
 	switch {
@@ -450,6 +451,18 @@ func (s *Site) routeChild(r *http.Request, parts []string) (response, bool) {
 			return errorBody(http.StatusNotFound, "not_found", "Couldn't find AccountAcquisition for Account with id = "+parts[1], errParam{param: "account_id"}), true
 		}
 		return s.single(s.appendRecord(nil, kAcquisition, q)), true
+	case parts[0] == Accounts && parts[2] == "balance":
+		a, ok := s.tables[kAccount].lookup(parts[1])
+		if !ok {
+			return notFound(kAccount, parts[1]), true
+		}
+		return s.single(s.appendBalance(nil, a)), true
+	case parts[0] == Invoices && parts[2] == CouponRedemptions:
+		j, ok := s.tables[kInvoice].lookup(parts[1])
+		if !ok {
+			return notFound(kInvoice, parts[1]), true
+		}
+		return s.listChildren(r, kRedemption, s.invRedemptions(j)), true
 	case parts[0] == Accounts && parts[2] == CouponRedemptions:
 		k = kRedemption
 	case parts[0] == Accounts && parts[2] == Notes:

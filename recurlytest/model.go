@@ -52,15 +52,19 @@ func (s *Site) n(k kind) int { return s.tables[k].n }
 func (s *Site) accountInactive(a int) bool { return s.h(kAccount, a, 0xdead)%100 < 8 }
 
 // accountCurrency is the currency every money record of account a uses.
-func (s *Site) accountCurrency(a int) string {
+func (s *Site) accountCurrency(a int) string { return currencies[s.accountCur(a)] }
+
+// accountCur is account a's currency as an index of currencies: USD for
+// three accounts in four.
+func (s *Site) accountCur(a int) int {
 	if a < 0 {
-		return "USD"
+		return 0
 	}
 	r := s.h(kAccount, a, 0xc1c1)
 	if r%4 != 0 {
-		return "USD"
+		return 0
 	}
-	return currencies[(r>>8)%uint64(len(currencies))]
+	return int((r >> 8) % uint64(len(currencies)))
 }
 
 // accountParent is the parent account of account a (about one in eight
@@ -86,10 +90,10 @@ func (s *Site) previousLine(li int) int {
 	}
 	lo, _ := s.invLines(inv)
 	plo, phi := s.invLines(inv - 1)
-	if phi <= plo {
-		return -1
+	if li-lo >= phi-plo {
+		return -1 // more credit lines than charges: a plain credit
 	}
-	return plo + (li-lo)%(phi-plo)
+	return plo + (li - lo)
 }
 
 func (s *Site) planInactive(p int) bool { return p >= 0 && s.h(kPlan, p, 0xdead)%100 < 15 }
@@ -133,12 +137,12 @@ const (
 )
 
 type subFacts struct {
-	acct, plan, state int
-	trial             bool
-	unit              int64 // cents
-	qty               int64
-	addOns            int
-	addOnsTotal       int64
+	acct, plan, state, cur int
+	trial                  bool
+	unit                   int64 // cents: the plan's price in the account's currency
+	qty                    int64
+	addOns                 int
+	addOnsTotal            int64
 }
 
 func (s *Site) subAccount(i int) int { return blockOf(i, s.n(kSubscription), s.n(kAccount)) }
@@ -165,32 +169,38 @@ func (s *Site) subAddOnOf(i, e int) int {
 	return int(list[(int(s.h(kSubscription, i, 0xa0a0)%uint64(len(list)))+e)%len(list)])
 }
 
-// subAddOn is element e of subscription i's add-ons: unit amount (cents)
-// and quantity.
+// subAddOn is element e of subscription i's add-ons: unit amount (cents,
+// the add-on's price in the subscription's currency) and quantity.
 func (s *Site) subAddOn(i, e int) (unit, qty int64) {
 	r := s.h(kSubscription, i, 0xadd0+uint64(e))
-	return int64(100 * (1 + r%30)), int64(1 + (r>>8)%5)
+	return s.addOnPrice(s.subAddOnOf(i, e), s.accountCur(s.subAccount(i))), int64(1 + (r>>8)%5)
+}
+
+func (s *Site) subState(i int) int {
+	switch x := s.h(kSubscription, i, 0x5b5) % 100; {
+	case x < 72:
+		return subActive
+	case x < 81:
+		return subCanceled
+	case x < 89:
+		return subExpired
+	case x < 93:
+		return subFuture
+	case x < 97:
+		return subPaused
+	}
+	return subFailed
 }
 
 func (s *Site) subFacts(i int) subFacts {
-	f := subFacts{acct: s.subAccount(i), plan: s.planOfSub(i)}
+	f := subFacts{acct: s.subAccount(i), plan: s.planOfSub(i), state: s.subState(i)}
 	r := s.h(kSubscription, i, 0x5b5)
-	switch x := r % 100; {
-	case x < 72:
-		f.state = subActive
-	case x < 81:
-		f.state = subCanceled
-	case x < 89:
-		f.state = subExpired
-	case x < 93:
-		f.state = subFuture
-	case x < 97:
-		f.state = subPaused
-	default:
-		f.state = subFailed
-	}
+	f.cur = s.accountCur(f.acct)
 	f.trial = (r>>8)%100 < 30
 	f.unit = int64(100*(5+(r>>16)%196)) - int64((r>>24)%2)
+	if f.plan >= 0 {
+		f.unit, _ = s.planPrice(f.plan, f.cur)
+	}
 	f.qty = 1
 	if (r>>32)%100 >= 70 {
 		f.qty = int64(2 + (r>>40)%9)
@@ -203,6 +213,41 @@ func (s *Site) subFacts(i int) subFacts {
 		f.addOnsTotal += u * q
 	}
 	return f
+}
+
+// pendingPlan is the plan subscription i changes to at its renewal, or -1
+// when it has no pending change (only active subscriptions have one, about
+// one in five, always to another plan).
+func (s *Site) pendingPlan(i int) int {
+	np := s.n(kPlan)
+	r := s.h(kSubscription, i, 0xc4a9)
+	if np < 2 || s.subState(i) != subActive || r%100 >= 20 {
+		return -1
+	}
+	return (s.planOfSub(i) + 1 + int((r>>8)%uint64(np-1))) % np
+}
+
+// pendingAddOns is how many add-ons a pending change of subscription i
+// carries: distinct add-ons of its new plan.
+func (s *Site) pendingAddOns(i int) int {
+	pp := s.pendingPlan(i)
+	if r := s.h(kSubscription, i, 0xc4aa); pp >= 0 && r%2 == 0 {
+		return min(int(1+(r>>8)%2), len(s.addOnsByPlan.of(pp)))
+	}
+	return 0
+}
+
+// pendingAddOn is element e of subscription i's pending add-ons: the plan
+// add-on, its unit amount (the add-on's price in the subscription's
+// currency) and its quantity.
+func (s *Site) pendingAddOn(i, e int) (addOn int, unit, qty int64) {
+	list := s.addOnsByPlan.of(s.pendingPlan(i))
+	if len(list) == 0 {
+		return -1, 0, 0
+	}
+	r := s.h(kSubscription, i, 0xc4ab+uint64(e))
+	addOn = int(list[(int(s.h(kSubscription, i, 0xc4ac)%uint64(len(list)))+e)%len(list)])
+	return addOn, s.addOnPrice(addOn, s.accountCur(s.subAccount(i))), int64(1 + r%5)
 }
 
 // --- invoices ---
@@ -312,10 +357,24 @@ func (s *Site) invFacts(j int) invFacts {
 
 // --- line items ---
 
+// Line item origins.
+const (
+	originPlan = iota
+	originAddOn
+	originSetupFee
+	originOneTime
+	originCredit
+)
+
+var lineOrigins = []string{"plan", "add_on", "setup_fee", "one_time", "credit"}
+
 type lineFacts struct {
-	inv, acct, sub, plan                       int
-	credit                                     bool
-	qty, unit, subtotal, discount, tax, amount int64
+	inv, acct, sub, plan, addOn int
+	prev                        int // the charge line item a refund credits, or -1
+	origin                      int
+	credit                      bool
+	qty, unit, subtotal         int64
+	discount, tax, amount       int64
 }
 
 // lineInvoice is the invoice of line item li, or -1 while it is pending.
@@ -345,15 +404,35 @@ func (s *Site) txAccount(t int) int {
 
 var taxRates = []int64{0, 0, 500, 825, 2000} // basis points
 
+// lineFacts: a refund mirrors the charge it credits (every amount negated);
+// other credits are plain; charges are chargeLine's.
 func (s *Site) lineFacts(li int) lineFacts {
-	f := lineFacts{inv: -1, sub: -1, plan: -1}
-	r := s.h(kLineItem, li, 0x11e)
-	f.inv, f.acct = s.lineInvoice(li), s.lineAccount(li)
-	if f.inv >= 0 {
-		f.credit = s.isCredit(f.inv)
-	} else {
-		f.credit = r%100 < 10
+	if p := s.previousLine(li); p >= 0 {
+		f := s.chargeLine(p)
+		f.inv, f.prev, f.credit, f.origin = s.lineInvoice(li), p, true, originCredit
+		f.unit, f.subtotal, f.discount, f.tax, f.amount = -f.unit, -f.subtotal, -f.discount, -f.tax, -f.amount
+		return f
 	}
+	inv := s.lineInvoice(li)
+	credit := inv >= 0 && s.isCredit(inv) || inv < 0 && s.h(kLineItem, li, 0x11e)%100 < 10
+	if !credit {
+		return s.chargeLine(li)
+	}
+	r := s.h(kLineItem, li, 0x11e)
+	f := lineFacts{inv: inv, acct: s.lineAccount(li), sub: -1, plan: -1, addOn: -1, prev: -1, origin: originCredit, credit: true}
+	f.qty, f.unit = 1, -int64(100*(5+(r>>24)%300))
+	f.subtotal = f.unit
+	f.tax = f.subtotal * taxRates[(r>>56)%uint64(len(taxRates))] / 10000
+	f.amount = f.subtotal + f.tax
+	return f
+}
+
+// chargeLine is the charge of line item li: three in four bill one of its
+// account's subscriptions (its plan, one of its add-ons or its plan's setup
+// fee, at the subscription's prices), the rest are one-time charges.
+func (s *Site) chargeLine(li int) lineFacts {
+	f := lineFacts{inv: s.lineInvoice(li), acct: s.lineAccount(li), sub: -1, plan: -1, addOn: -1, prev: -1, origin: originOneTime}
+	r := s.h(kLineItem, li, 0x11e)
 	f.qty = 1
 	if (r>>8)%100 >= 60 {
 		f.qty = int64(2 + (r>>16)%4)
@@ -362,20 +441,69 @@ func (s *Site) lineFacts(li int) lineFacts {
 	if (r>>34)%3 == 0 {
 		f.unit -= 1 // 19.99-style prices
 	}
-	if f.credit {
-		f.unit = -f.unit
+	if f.sub = s.lineSub(li, f.acct, r); f.sub >= 0 {
+		s.subscriptionCharge(&f, r)
 	}
 	f.subtotal = f.qty * f.unit
-	if !f.credit && (r>>40)%100 < 25 {
+	if (r>>40)%100 < 25 {
 		f.discount = f.subtotal * int64(5+(r>>48)%46) / 100
 	}
 	f.tax = (f.subtotal - f.discount) * taxRates[(r>>56)%uint64(len(taxRates))] / 10000
 	f.amount = f.subtotal - f.discount + f.tax
-	if lo, hi := s.accountSubs(f.acct); hi > lo && (r>>60)%4 != 0 {
-		f.sub = lo + int(mix(r)%uint64(hi-lo))
-		f.plan = s.planOfSub(f.sub)
-	}
 	return f
+}
+
+// lineSub is the subscription charge line item li bills (-1 for a one-time
+// charge): three in four bill one of its account's subscriptions that
+// exists when the line item is created.
+func (s *Site) lineSub(li, acct int, r uint64) int {
+	lo, hi := s.accountSubs(acct)
+	if hi <= lo || (r>>60)%4 == 0 {
+		return -1
+	}
+	at, created := s.tables[kLineItem].created[li], s.tables[kSubscription].created
+	for d := range hi - lo {
+		if sub := lo + int((mix(r)+uint64(d))%uint64(hi-lo)); created[sub] <= at {
+			return sub
+		}
+	}
+	return -1
+}
+
+// subscriptionCharge makes f a charge of subscription f.sub: its plan
+// (quantity × unit amount), one of its add-ons, or its plan's setup fee.
+func (s *Site) subscriptionCharge(f *lineFacts, r uint64) {
+	sf := s.subFacts(f.sub)
+	f.plan, f.origin, f.qty, f.unit = sf.plan, originPlan, sf.qty, sf.unit
+	switch x := mix(r^0x0419) % 100; {
+	case x < 25 && sf.addOns > 0:
+		e := int(mix(r^0xadd) % uint64(sf.addOns))
+		f.origin, f.addOn = originAddOn, s.subAddOnOf(f.sub, e)
+		f.unit, f.qty = s.subAddOn(f.sub, e)
+	case x >= 85 && sf.plan >= 0:
+		if _, setup := s.planPrice(sf.plan, sf.cur); setup > 0 {
+			f.origin, f.qty, f.unit = originSetupFee, 1, setup
+		}
+	}
+}
+
+// linePeriod is line item li's service period (end is noTime when open):
+// a plan or add-on charge covers its subscription's billing period that
+// holds the line item's created_at; a setup fee starts at the
+// subscription's activation; one-time charges and plain credits start when
+// created; a refund has the period of the charge it credits.
+func (s *Site) linePeriod(li int, f *lineFacts) (start, end int64) {
+	if f.prev >= 0 {
+		p := s.chargeLine(f.prev)
+		return s.linePeriod(f.prev, &p)
+	}
+	switch f.origin {
+	case originPlan, originAddOn:
+		return s.subPeriod(f.sub, s.tables[kLineItem].created[li])
+	case originSetupFee:
+		return s.tables[kSubscription].created[f.sub], noTime
+	}
+	return s.tables[kLineItem].created[li], noTime
 }
 
 // --- transactions ---
@@ -395,8 +523,9 @@ type txFacts struct {
 	inv, acct, orig int
 	typ             string
 	status          int
-	amount          int64
+	amount          int64 // for the payment that settles an invoice, before credit payments (see txAmount)
 	refunded        bool
+	settles         bool // the successful payment of an invoice's paid amount
 }
 
 func (s *Site) txFacts(t int) txFacts {
@@ -449,6 +578,7 @@ func (s *Site) txFacts(t int) txFacts {
 	default:
 		f.status = txDeclined
 	}
+	f.settles = last && f.status == txSuccess
 	if last && f.status == txSuccess && s.isCredit(f.inv+1) {
 		lo, hi := s.invTransactions(f.inv + 1)
 		f.refunded = hi > lo
@@ -458,14 +588,47 @@ func (s *Site) txFacts(t int) txFacts {
 
 // --- credit payments, unique codes, redemptions ---
 
-// creditPaymentInvoice is the charge invoice a credit payment is applied
-// to (a credit invoice's previous invoice is always a charge).
-func (s *Site) creditPaymentInvoice(i int) int {
-	j := s.parent(s.tables[kCreditPayment], i, kInvoice)
-	if j >= 0 && s.isCredit(j) {
-		j--
+// txAmount is transaction t's amount: a settling payment pays what credit
+// payments left of its invoice's paid amount.
+func (s *Site) txAmount(f *txFacts) int64 {
+	if f.settles {
+		return f.amount - s.creditPaid(f.inv)
 	}
-	return j
+	return f.amount
+}
+
+// creditPaymentInvoice is the invoice a credit payment is applied to: the
+// first charge invoice with something paid at or after the one it is drawn
+// for (-1 when there is none).
+func (s *Site) creditPaymentInvoice(i int) int {
+	j0 := s.parent(s.tables[kCreditPayment], i, kInvoice)
+	n := s.n(kInvoice)
+	for d := 0; j0 >= 0 && d < n; d++ {
+		if j := (j0 + d) % n; !s.isCredit(j) && s.invFacts(j).paid > 0 {
+			return j
+		}
+	}
+	return -1
+}
+
+// creditPaymentAmount is credit payment i's amount: the credit payments
+// applied to an invoice together pay at most its paid amount.
+func (s *Site) creditPaymentAmount(i int) int64 {
+	j := s.creditPaymentInvoice(i)
+	if j < 0 {
+		return 0
+	}
+	k := int64(max(1, len(s.cpByInvoice.of(j))))
+	return s.invFacts(j).paid * int64(20+s.h(kCreditPayment, i, 0xa3)%81) / 100 / k
+}
+
+// creditPaid is the sum of the credit payments applied to invoice j.
+func (s *Site) creditPaid(j int) int64 {
+	var sum int64
+	for _, i := range s.cpByInvoice.of(j) {
+		sum += s.creditPaymentAmount(int(i))
+	}
+	return sum
 }
 
 var codeStates = []string{"redeemable", "maxed_out", "expired", "inactive"}

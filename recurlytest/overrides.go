@@ -27,6 +27,21 @@ func override(path string, n *node) {
 		fn(func(g *gen, dst []byte, _, _ uint64) []byte { ok, t := f(g); return timeIf(dst, ok, t) })
 	}
 	currency := func(g *gen) string { return g.s.accountCurrency(g.acct) }
+	// nullUnless renders the node as the spec and the model make it when
+	// ok, else null (set count first: the node is copied).
+	nullUnless := func(ok func(g *gen) bool) {
+		fb := *n
+		fb.nullPct = 0
+		fn(func(g *gen, dst []byte, objS, objV uint64) []byte {
+			if !ok(g) {
+				return appendNull(dst)
+			}
+			return g.value(dst, &fb, objS, objV)
+		})
+	}
+	integer := func(f func(g *gen) int64) {
+		fn(func(g *gen, dst []byte, _, _ uint64) []byte { return strconv.AppendInt(dst, f(g), 10) })
+	}
 
 	if comp, field, ok := strings.Cut(path, "."); ok && (field == "state" || field == "deleted_at") && inactiveOf[comp] != nil {
 		// Accounts, plans and add-ons: inactive exactly when deleted.
@@ -112,14 +127,104 @@ func override(path string, n *node) {
 			return st == subCanceled || st == subExpired && g.h(0xcace)%2 == 0, g.between(0xca)
 		})
 	case "Subscription.expires_at":
+		when(subExpires)
+	case "Subscription.current_period_started_at":
+		when(func(g *gen) (bool, int64) { start, _ := g.period(); return true, start })
+	case "Subscription.current_period_ends_at":
+		when(func(g *gen) (bool, int64) { _, end := g.period(); return true, end })
+	case "Subscription.current_term_started_at":
+		when(func(g *gen) (bool, int64) { start, _ := g.period(); return true, start })
+	case "Subscription.current_term_ends_at":
 		when(func(g *gen) (bool, int64) {
-			switch g.sub().state {
-			case subExpired:
-				return true, max(g.between(0xe9), g.between(0xca))
-			case subCanceled:
-				return true, g.updated + 86400*int64(1+g.h(0xe7)%365) // the end of the paid term
+			start, _ := g.period()
+			return true, addMonths(start, g.s.planMonths(g.sub().plan)*int(g.s.remainingCycles(g.i)))
+		})
+	case "Subscription.remaining_billing_cycles":
+		integer(func(g *gen) int64 { return g.s.remainingCycles(g.i) })
+	case "Subscription.total_billing_cycles":
+		integer(func(g *gen) int64 { return g.s.remainingCycles(g.i) + int64(g.h(0x7bc)%12) })
+	case "Subscription.add_ons[].add_ons.expired_at":
+		when(func(g *gen) (bool, int64) { ok, t := subExpires(g); return ok && g.sub().state == subExpired, t })
+	case "Subscription.pending_change":
+		nullUnless(func(g *gen) bool { return g.s.pendingPlan(g.i) >= 0 })
+	case "Subscription.pending_change.plan":
+		pick(func(g *gen) int { return g.s.pendingPlan(g.i) })
+	case "Subscription.pending_change.unit_amount":
+		money(func(g *gen) int64 { u, _ := g.s.planPrice(g.s.pendingPlan(g.i), g.sub().cur); return u })
+	case "Subscription.pending_change.quantity":
+		integer(func(g *gen) int64 { return g.sub().qty })
+	case "Subscription.pending_change.activate_at":
+		when(func(g *gen) (bool, int64) { _, end := g.period(); return true, end }) // at renewal
+	case "Subscription.pending_change.activated":
+		fn(func(_ *gen, dst []byte, _, _ uint64) []byte { return appendBool(dst, false) })
+	case "Subscription.pending_change.deleted_at", "Subscription.pending_change.add_ons[].add_ons.expired_at":
+		fn(func(_ *gen, dst []byte, _, _ uint64) []byte { return appendNull(dst) })
+	case "Subscription.pending_change.add_ons":
+		n.count = func(g *gen) int { return g.s.pendingAddOns(g.i) }
+		n.nullPct = 0
+	case "Subscription.pending_change.add_ons[].add_ons.add_on":
+		pick(func(g *gen) int { a, _, _ := g.s.pendingAddOn(g.i, g.arr.elem); return a })
+	case "Subscription.pending_change.add_ons[].add_ons.unit_amount":
+		money(func(g *gen) int64 { _, u, _ := g.s.pendingAddOn(g.i, g.arr.elem); return u })
+	case "Subscription.pending_change.add_ons[].add_ons.quantity":
+		integer(func(g *gen) int64 { _, _, q := g.s.pendingAddOn(g.i, g.arr.elem); return q })
+
+	// Plans and add-ons: priced in every currency of the site; plans bill
+	// in whole months.
+	case "Plan.interval_unit":
+		enum(func(*gen) string { return "months" })
+	case "Plan.interval_length":
+		integer(func(g *gen) int64 { return int64(g.s.planMonths(g.i)) })
+	case "Plan.currencies", "AddOn.currencies":
+		n.count = func(*gen) int { return len(currencies) }
+		n.nullPct = 0
+	case "Plan.currencies[].currencies.currency", "AddOn.currencies[].currencies.currency":
+		enum(func(g *gen) string { return currencies[g.arr.elem] })
+	case "Plan.currencies[].currencies.unit_amount":
+		money(func(g *gen) int64 { u, _ := g.s.planPrice(g.i, g.arr.elem); return u })
+	case "Plan.currencies[].currencies.setup_fee":
+		money(func(g *gen) int64 { _, f := g.s.planPrice(g.i, g.arr.elem); return f })
+	case "AddOn.currencies[].currencies.unit_amount":
+		money(func(g *gen) int64 { return g.s.addOnPrice(g.i, g.arr.elem) })
+
+	// Coupons: a discount of one type, with only that type's member set.
+	case "Coupon.discount.type":
+		enum(func(g *gen) string { return discountTypes[g.s.discountType(g.i)] })
+	case "Coupon.discount.percent":
+		fn(func(g *gen, dst []byte, _, _ uint64) []byte {
+			if g.s.discountType(g.i) != discountPercent {
+				return appendNull(dst)
 			}
-			return false, 0
+			return strconv.AppendInt(dst, g.s.discountPercent(g.i), 10)
+		})
+	case "Coupon.discount.currencies":
+		n.count = func(*gen) int { return len(currencies) }
+		nullUnless(func(g *gen) bool { return g.s.discountType(g.i) == discountFixed })
+	case "Coupon.discount.currencies[].currencies.currency":
+		enum(func(g *gen) string { return currencies[g.arr.elem] })
+	case "Coupon.discount.currencies[].currencies.amount":
+		money(func(g *gen) int64 { return g.s.discountAmount(g.i, g.arr.elem) })
+	case "Coupon.discount.trial":
+		nullUnless(func(g *gen) bool { return g.s.discountType(g.i) == discountTrial })
+	case "Coupon.discount.trial.unit":
+		enum(func(g *gen) string { u, _ := g.s.couponTrial(g.i); return u })
+	case "Coupon.discount.trial.length":
+		integer(func(g *gen) int64 { _, l := g.s.couponTrial(g.i); return l })
+	case "Coupon.free_trial_unit":
+		fn(func(g *gen, dst []byte, _, _ uint64) []byte {
+			if g.s.discountType(g.i) != discountTrial {
+				return appendNull(dst)
+			}
+			u, _ := g.s.couponTrial(g.i)
+			return appendQuoted(dst, u)
+		})
+	case "Coupon.free_trial_amount":
+		fn(func(g *gen, dst []byte, _, _ uint64) []byte {
+			if g.s.discountType(g.i) != discountTrial {
+				return appendNull(dst)
+			}
+			_, l := g.s.couponTrial(g.i)
+			return strconv.AppendInt(dst, l, 10)
 		})
 	case "Subscription.paused_at":
 		when(func(g *gen) (bool, int64) { return g.sub().state == subPaused, g.between(0x9a) })
@@ -182,7 +287,7 @@ func override(path string, n *node) {
 			if g.inv().credit {
 				return []string{"line_item_refund", "line_item_refund", "open_amount_refund", "credit"}[r%4]
 			}
-			if lo, hi := g.s.accountSubs(g.acct); hi > lo && r%10 < 7 {
+			if len(g.s.invSubs(g.i)) > 0 {
 				return "renewal"
 			}
 			return "purchase"
@@ -202,10 +307,12 @@ func override(path string, n *node) {
 			return -1
 		})
 	case "Invoice.subscription_ids":
-		n.count = func(g *gen) int { lo, hi := g.s.accountSubs(g.acct); return min(hi-lo, 3) }
+		n.count = func(g *gen) int { return len(g.s.invSubs(g.i)) }
 		n.nullPct = 0
-	case "Invoice.subscription_ids[].subscription_ids", "Transaction.subscription_ids[].subscription_ids":
-		pick(func(g *gen) int { lo, _ := g.s.accountSubs(g.acct); return lo + g.arr.elem })
+	case "Invoice.subscription_ids[].subscription_ids":
+		pick(func(g *gen) int { return g.s.invSubs(g.i)[g.arr.elem] })
+	case "Transaction.subscription_ids[].subscription_ids":
+		pick(func(g *gen) int { return g.s.invSubs(g.tx().inv)[g.arr.elem] })
 	case "Invoice.discount":
 		money(func(g *gen) int64 { return g.inv().discount })
 	case "Invoice.subtotal":
@@ -266,16 +373,13 @@ func override(path string, n *node) {
 			return "pending"
 		})
 	case "LineItem.origin":
-		enum(func(g *gen) string {
-			f := g.line()
-			switch {
-			case f.credit:
-				return "credit"
-			case f.sub < 0:
-				return "one_time"
-			}
-			return []string{"plan", "plan", "plan", "add_on", "setup_fee"}[g.h(0x0419)%5]
-		})
+		enum(func(g *gen) string { return lineOrigins[g.line().origin] })
+	case "LineItem.add_on_id", "LineItem.add_on_code":
+		pick(func(g *gen) int { return g.line().addOn })
+	case "LineItem.start_date":
+		when(func(g *gen) (bool, int64) { start, _ := g.s.linePeriod(g.i, g.line()); return true, start })
+	case "LineItem.end_date":
+		when(func(g *gen) (bool, int64) { _, end := g.s.linePeriod(g.i, g.line()); return end != noTime, end })
 	case "LineItem.credit_reason_code":
 		fn(func(g *gen, dst []byte, objS, objV uint64) []byte {
 			if !g.line().credit {
@@ -302,7 +406,7 @@ func override(path string, n *node) {
 	case "LineItem.amount":
 		money(func(g *gen) int64 { return g.line().amount })
 	case "LineItem.refund":
-		fn(func(g *gen, dst []byte, _, _ uint64) []byte { return appendBool(dst, g.s.previousLine(g.i) >= 0) })
+		fn(func(g *gen, dst []byte, _, _ uint64) []byte { return appendBool(dst, g.line().prev >= 0) })
 
 	// Transactions: success exactly when status is success, voided_at
 	// exactly when void, refunds name the payment they refund.
@@ -319,7 +423,7 @@ func override(path string, n *node) {
 	case "Transaction.refunded":
 		fn(func(g *gen, dst []byte, _, _ uint64) []byte { return appendBool(dst, g.tx().refunded) })
 	case "Transaction.amount":
-		money(func(g *gen) int64 { return g.tx().amount })
+		money(func(g *gen) int64 { return g.s.txAmount(g.tx()) })
 	case "Transaction.voided_at":
 		when(func(g *gen) (bool, int64) { return g.tx().status == txVoid, g.between(0x701d) })
 	case "Transaction.status_code":
@@ -333,7 +437,7 @@ func override(path string, n *node) {
 			return appendNull(dst)
 		})
 	case "Transaction.subscription_ids":
-		n.count = func(g *gen) int { lo, hi := g.s.accountSubs(g.acct); return min(hi-lo, 2) }
+		n.count = func(g *gen) int { return len(g.s.invSubs(g.tx().inv)) }
 		n.nullPct = 0
 
 	// Credit payments pay charge invoices of their own account.
@@ -351,13 +455,7 @@ func override(path string, n *node) {
 			return []string{"payment", "payment", "payment", "payment", "write_off", "reduction"}[g.h(0xac)%6]
 		})
 	case "CreditPayment.amount":
-		money(func(g *gen) int64 {
-			j := g.s.creditPaymentInvoice(g.i)
-			if j < 0 {
-				return 0
-			}
-			return max(0, g.s.invFacts(j).total) * int64(20+g.h(0xa3)%81) / 100
-		})
+		money(func(g *gen) int64 { return g.s.creditPaymentAmount(g.i) })
 	case "CreditPayment.original_credit_payment_id", "CreditPayment.refund_transaction":
 		fn(func(_ *gen, dst []byte, _, _ uint64) []byte { return appendNull(dst) })
 
@@ -379,7 +477,7 @@ func override(path string, n *node) {
 			return "active"
 		})
 	case "CouponRedemption.removed_at":
-		when(func(g *gen) (bool, int64) { return g.s.redemptionInactive(g.i), g.between(0x7e) })
+		when(func(g *gen) (bool, int64) { t, gone := g.s.redemptionRemoved(g.i); return gone, t })
 
 	case "AccountAcquisition.cost.currency":
 		enum(currency)
@@ -401,6 +499,23 @@ var inactiveOf = map[string]func(g *gen) bool{
 	"Plan":    func(g *gen) bool { return g.s.planInactive(g.i) },
 	"AddOn":   func(g *gen) bool { return g.s.addOnInactive(g.i) },
 }
+
+// subExpires is a subscription's expires_at: when an expired one expired,
+// or the end of a canceled one's paid period.
+func subExpires(g *gen) (bool, int64) {
+	switch g.sub().state {
+	case subExpired:
+		return true, max(g.between(0xe9), g.between(0xca))
+	case subCanceled:
+		_, end := g.period()
+		return true, end
+	}
+	return false, 0
+}
+
+// period is a subscription's current billing period: the one that holds
+// its updated_at (a renewal updates it).
+func (g *gen) period() (start, end int64) { return g.s.subPeriod(g.i, g.updated) }
 
 // h is the rendered record's stable hash for one decision.
 func (g *gen) h(salt uint64) uint64 { return mix(g.t.stable(g.i) ^ salt) }

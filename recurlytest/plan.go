@@ -92,8 +92,10 @@ type node struct {
 type plans struct {
 	top     [numKinds]*node // root object nodes
 	billing *node           // Account.billing_info
-	minis   []*node         // mini nodes linked after all tops exist
-	paths   []string        // every compiled property path, for tests
+	// accountMini renders an account's AccountMini (Subscription.account).
+	accountMini *node
+	minis       []*node  // mini nodes linked after all tops exist
+	paths       []string // every compiled property path, for tests
 }
 
 func hashString(s string) uint64 {
@@ -143,6 +145,9 @@ func compilePlans(transactionUpdatedAt bool) (*plans, error) {
 	}
 	if p.billing == nil {
 		return nil, fmt.Errorf("recurlytest: Account has no billing_info in the spec")
+	}
+	if p.accountMini = p.topField(kSubscription, "account"); p.accountMini == nil {
+		return nil, fmt.Errorf("recurlytest: Subscription has no account in the spec")
 	}
 	for _, m := range p.minis {
 		if err := p.link(m); err != nil {

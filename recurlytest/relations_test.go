@@ -150,6 +150,12 @@ func checkRelations(t *testing.T, seed int64, records int) {
 	checkTransactions(v, all)
 	checkStates(v, all)
 	checkReferences(v, all)
+	checkPricing(v, all)
+	checkSubscriptionPrices(v, all)
+	checkLineItemPeriods(v, all)
+	checkPayments(v, all)
+	checkBalances(t, v, srv, all)
+	checkRecurringRevenue(v, srv, all)
 
 	rules := make([]string, 0, len(v.checked))
 	for r := range v.checked {
