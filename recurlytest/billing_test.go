@@ -361,7 +361,8 @@ func TestBalanceAndInvoiceRedemptionsNotFound(t *testing.T) {
 }
 
 // TestOverridePathsExist: every path override names is a compiled property
-// path, so a typo cannot silently leave a field to the generic generator.
+// path, so a typo cannot silently leave a field to the generic generator,
+// and no path is in two of its tables.
 func TestOverridePathsExist(t *testing.T) {
 	p, err := compilePlans(false)
 	if err != nil {
@@ -375,7 +376,7 @@ func TestOverridePathsExist(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	n, seen := 0, map[string]bool{}
 	ast.Inspect(f, func(x ast.Node) bool {
 		cc, ok := x.(*ast.CaseClause)
 		if !ok {
@@ -394,6 +395,10 @@ func TestOverridePathsExist(t *testing.T) {
 			if !have[path] {
 				t.Errorf("override names %q, which the spec does not compile", path)
 			}
+			if seen[path] {
+				t.Errorf("override names %q twice (only the first table's case counts)", path)
+			}
+			seen[path] = true
 		}
 		return true
 	})

@@ -614,7 +614,12 @@ func (s *Site) creditPaymentInvoice(i int) int {
 // creditPaymentAmount is credit payment i's amount: the credit payments
 // applied to an invoice together pay at most its paid amount.
 func (s *Site) creditPaymentAmount(i int) int64 {
-	j := s.creditPaymentInvoice(i)
+	return s.creditPaymentAmountOn(i, s.creditPaymentInvoice(i))
+}
+
+// creditPaymentAmountOn is creditPaymentAmount for credit payment i
+// applied to invoice j.
+func (s *Site) creditPaymentAmountOn(i, j int) int64 {
 	if j < 0 {
 		return 0
 	}
@@ -626,7 +631,7 @@ func (s *Site) creditPaymentAmount(i int) int64 {
 func (s *Site) creditPaid(j int) int64 {
 	var sum int64
 	for _, i := range s.cpByInvoice.of(j) {
-		sum += s.creditPaymentAmount(int(i))
+		sum += s.creditPaymentAmountOn(int(i), j)
 	}
 	return sum
 }
@@ -656,8 +661,46 @@ type memo struct {
 	inv            invFacts
 	line           lineFacts
 	tx             txFacts
+	subs           []int    // an invoice's (or a transaction's invoice's) subscriptions
+	period         [2]int64 // a line item's period
+	subPeriod      [2]int64 // a subscription's current period
+	cpInv          int      // a credit payment's invoice
 	hasSub, hasInv bool
 	hasLine, hasTx bool
+	hasSubs        bool
+	hasPeriod      bool
+	hasSubPeriod   bool
+	hasCPInv       bool
+}
+
+// invSubs is invSubs of the invoice rendered, or of the rendered
+// transaction's invoice.
+func (g *gen) invSubs() []int {
+	if !g.m.hasSubs {
+		j := g.i
+		if g.k == kTransaction {
+			j = g.tx().inv
+		}
+		g.m.subs, g.m.hasSubs = g.s.invSubs(j), true
+	}
+	return g.m.subs
+}
+
+// linePeriod is the rendered line item's period.
+func (g *gen) linePeriod() (start, end int64) {
+	if !g.m.hasPeriod {
+		g.m.period[0], g.m.period[1] = g.s.linePeriod(g.i, g.line())
+		g.m.hasPeriod = true
+	}
+	return g.m.period[0], g.m.period[1]
+}
+
+// cpInvoice is the rendered credit payment's invoice.
+func (g *gen) cpInvoice() int {
+	if !g.m.hasCPInv {
+		g.m.cpInv, g.m.hasCPInv = g.s.creditPaymentInvoice(g.i), true
+	}
+	return g.m.cpInv
 }
 
 func (g *gen) sub() *subFacts {

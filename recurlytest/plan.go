@@ -291,184 +291,211 @@ func (p *plans) compile(name string, sc *openapi.Schema, cc compileCtx) (*node, 
 	return n, nil
 }
 
+// compileSpec builds the node of one property from its spec schema: the
+// record's own fields first (fixedNode), then by the schema's type.
 func (p *plans) compileSpec(name string, sc *openapi.Schema, cc compileCtx) (*node, error) {
 	n := &node{name: name, key: keyBytes(name), salt: hashString(cc.path + "." + name), maxLen: sc.MaxLength}
 	n.stable = stableNames[name] || n.salt%2 == 0
-	path := cc.path + "." + name
+	if fixedNode(n, sc, cc) {
+		return n, nil
+	}
+	switch sc.Type {
+	case "object":
+		return n, p.compileObject(n, sc, cc)
+	case "array":
+		return n, p.compileArray(n, sc, cc)
+	case "string":
+		return n, p.compileString(n, name, sc, cc)
+	case "integer", "number", "boolean", "":
+		compileScalar(n, sc)
+		return n, nil
+	}
+	return nil, fmt.Errorf("recurlytest: %s.%s: unsupported schema type %q", cc.path, name, sc.Type)
+}
+
+// fixedNode makes n one of the fields the site itself decides rather than
+// the schema: a record's id, object, timestamps, code and number, an
+// add-on's plan_id, billing info's own fields, and the "object" constant
+// of nested objects. It reports whether it did.
+func fixedNode(n *node, sc *openapi.Schema, cc compileCtx) bool {
 	top := cc.depth == 0
-	switch {
+	switch name := n.name; {
 	case top && name == "id":
 		n.kind = nkRecordID
-		return n, nil
 	case top && name == "object":
 		n.kind, n.raw = nkConst, []byte(strconv.Quote(kindObjects[cc.rec]))
-		return n, nil
 	case top && name == "created_at":
 		n.kind = nkCreated
-		return n, nil
 	case top && name == "updated_at":
 		n.kind = nkUpdated
-		return n, nil
 	case top && name == "collected_at" && cc.rec == kTransaction:
 		n.kind = nkCollected
-		return n, nil
 	case top && name == "code":
 		n.kind, n.stable = nkCode, true
-		return n, nil
 	case top && name == "number" && cc.rec == kInvoice:
 		n.kind, n.stable = nkInvoiceNumber, true
-		return n, nil
 	case top && name == "plan_id" && cc.rec == kAddOn:
 		n.kind, n.target, n.sel = nkRefID, kPlan, selParentPlan
-		return n, nil
 	case cc.billing && name == "id":
 		n.kind = nkBillingID
-		return n, nil
 	case cc.billing && name == "created_at":
 		n.kind = nkBillingCreated
-		return n, nil
 	case cc.billing && name == "updated_at":
 		n.kind = nkBillingUpdated
-		return n, nil
 	case cc.billing && name == "account_id":
 		n.kind, n.target, n.sel = nkRefID, kAccount, selAccount
-		return n, nil
 	case name == "object" && len(sc.Enum) == 0:
 		obj := snake(cc.owner)
 		if strings.HasSuffix(cc.owner, "List") {
 			obj = "list"
 		}
 		n.kind, n.raw = nkConst, []byte(strconv.Quote(obj))
-		return n, nil
+	default:
+		return false
 	}
+	return true
+}
 
-	switch sc.Type {
-	case "object":
-		if top && name == "billing_info" && cc.rec == kAccount {
-			n.kind = nkBilling
-			return n, p.children(n, sc, compileCtx{rec: cc.rec, depth: 1, owner: "BillingInfo", billing: true, path: path})
-		}
-		if tk, ok := miniTargets[sc.Ref]; ok {
-			n.kind, n.target = nkMini, tk
-			n.nullPct = objectNullPct(name)
-			switch {
-			case tk == kAccount:
-				n.sel = selAccount
-			case tk == cc.rec && !top && name == "invoice":
-				n.sel = selSelf
-			default:
-				n.sel, n.refSalt = selObject, hashString("mini."+path)
-			}
-			for _, prop := range sc.Properties {
-				var c *node
-				switch prop.Name {
-				case "id":
-					c = &node{name: "id", key: keyBytes("id"), kind: nkRecordID}
-				case "object":
-					c = &node{name: "object", key: keyBytes("object"), kind: nkConst, raw: []byte(strconv.Quote(kindObjects[tk]))}
-				default:
-					generic, err := p.compile(prop.Name, prop.Schema, compileCtx{rec: tk, depth: 1, owner: sc.Ref, path: path})
-					if err != nil {
-						return nil, err
-					}
-					c = &node{name: prop.Name, kind: nkRefField, field: generic}
-				}
-				n.children = append(n.children, c)
-			}
-			p.minis = append(p.minis, n)
-			return n, nil
-		}
-		if len(sc.Properties) == 0 {
-			n.kind = nkFreeObject
-			n.nullPct = objectNullPct(name)
-			return n, nil
-		}
-		n.kind = nkObject
-		n.nullPct = objectNullPct(name)
-		owner := sc.Ref
-		if owner == "" {
-			owner = name
-		}
-		if strings.HasSuffix(sc.Ref, "List") {
-			n.stable = false
-			for _, prop := range sc.Properties {
-				var c *node
-				switch prop.Name {
-				case "object":
-					c = &node{name: "object", key: keyBytes("object"), kind: nkConst, raw: []byte(`"list"`)}
-				case "has_more":
-					c = &node{name: "has_more", key: keyBytes("has_more"), kind: nkConst, raw: []byte("false")}
-				case "next":
-					c = &node{name: "next", key: keyBytes("next"), kind: nkConst, raw: []byte("null")}
-				default:
-					var err error
-					c, err = p.compile(prop.Name, prop.Schema, compileCtx{rec: cc.rec, depth: cc.depth + 1, owner: owner, path: path})
-					if err != nil {
-						return nil, err
-					}
-				}
-				n.children = append(n.children, c)
-			}
-			return n, nil
-		}
-		return n, p.children(n, sc, compileCtx{rec: cc.rec, depth: cc.depth + 1, owner: owner, billing: cc.billing, path: path})
-	case "array":
-		n.kind = nkArray
-		n.maxItems, n.emptyPct = 3, 25
-		switch name {
-		case "transactions", "credit_payments", "coupon_redemptions", "shipping_addresses", "add_ons", "plans":
-			n.maxItems, n.emptyPct = 2, 40
-		case "currencies":
-			n.maxItems, n.emptyPct = 3, 0
-		case "custom_fields":
-			n.maxItems, n.emptyPct = 4, 30
-		}
-		if sc.Items == nil {
-			n.kind = nkConst
-			n.raw = []byte("[]")
-			return n, nil
-		}
-		it, err := p.compile(name, sc.Items, compileCtx{rec: cc.rec, depth: cc.depth + 1, owner: cc.owner, billing: false, path: path + "[]"})
-		if err != nil {
-			return nil, err
-		}
-		it.key = nil
-		if it.kind == nkObject || it.kind == nkMini {
-			it.nullPct = 0
-		}
-		n.item = it
-		return n, nil
-	case "string":
-		return n, p.compileString(n, name, sc, cc)
-	case "integer":
-		n.kind = nkInt
-		n.nullPct = 4
-		n.lo, n.hi = intRange(name)
-		clampRange(&n.lo, &n.hi, sc, 1)
-		return n, nil
-	case "number":
-		n.nullPct = 4
-		switch {
-		case name == "proration_rate":
-			n.kind, n.scale, n.lo, n.hi = nkDecimal, 4, 0, 10000
-		case name == "rate":
-			n.kind, n.scale, n.lo, n.hi = nkDecimal, 4, 0, 2500
-		case name == "gateway_response_time":
-			n.kind, n.scale, n.lo, n.hi = nkDecimal, 3, 50, 5000
-		default:
-			n.kind, n.lo, n.hi = nkMoney, 0, 200000
-			clampRange(&n.lo, &n.hi, sc, 100)
-		}
-		return n, nil
-	case "boolean":
-		n.kind = nkBool
-		n.nullPct = 4
-		return n, nil
-	case "":
-		n.kind = nkFreeObject
-		return n, nil
+// compileObject builds an object node: an account's billing info, a
+// *Mini of a related record, an open object, an embedded list or a plain
+// nested object.
+func (p *plans) compileObject(n *node, sc *openapi.Schema, cc compileCtx) error {
+	path := cc.path + "." + n.name
+	if cc.depth == 0 && n.name == "billing_info" && cc.rec == kAccount {
+		n.kind = nkBilling
+		return p.children(n, sc, compileCtx{rec: cc.rec, depth: 1, owner: "BillingInfo", billing: true, path: path})
 	}
-	return nil, fmt.Errorf("recurlytest: %s: unsupported schema type %q", path, sc.Type)
+	if tk, ok := miniTargets[sc.Ref]; ok {
+		return p.compileMini(n, sc, cc, tk)
+	}
+	n.nullPct = objectNullPct(n.name)
+	if len(sc.Properties) == 0 {
+		n.kind = nkFreeObject
+		return nil
+	}
+	n.kind = nkObject
+	owner := sc.Ref
+	if owner == "" {
+		owner = n.name
+	}
+	if strings.HasSuffix(sc.Ref, "List") {
+		return p.compileList(n, sc, compileCtx{rec: cc.rec, depth: cc.depth + 1, owner: owner, path: path})
+	}
+	return p.children(n, sc, compileCtx{rec: cc.rec, depth: cc.depth + 1, owner: owner, billing: cc.billing, path: path})
+}
+
+// compileMini builds a *Mini object of a record of kind tk: the record's
+// account, the record itself (an invoice's own mini), or one the site
+// picks. Its fields other than id and object are linked to the target's
+// top-level nodes once every resource is compiled.
+func (p *plans) compileMini(n *node, sc *openapi.Schema, cc compileCtx, tk kind) error {
+	path := cc.path + "." + n.name
+	n.kind, n.target = nkMini, tk
+	n.nullPct = objectNullPct(n.name)
+	switch {
+	case tk == kAccount:
+		n.sel = selAccount
+	case tk == cc.rec && cc.depth > 0 && n.name == "invoice":
+		n.sel = selSelf
+	default:
+		n.sel, n.refSalt = selObject, hashString("mini."+path)
+	}
+	for _, prop := range sc.Properties {
+		var c *node
+		switch prop.Name {
+		case "id":
+			c = &node{name: "id", key: keyBytes("id"), kind: nkRecordID}
+		case "object":
+			c = &node{name: "object", key: keyBytes("object"), kind: nkConst, raw: []byte(strconv.Quote(kindObjects[tk]))}
+		default:
+			generic, err := p.compile(prop.Name, prop.Schema, compileCtx{rec: tk, depth: 1, owner: sc.Ref, path: path})
+			if err != nil {
+				return err
+			}
+			c = &node{name: prop.Name, kind: nkRefField, field: generic}
+		}
+		n.children = append(n.children, c)
+	}
+	p.minis = append(p.minis, n)
+	return nil
+}
+
+// compileList builds an embedded list (an invoice's line_items): the list
+// envelope of one page, holding everything.
+func (p *plans) compileList(n *node, sc *openapi.Schema, cc compileCtx) error {
+	n.stable = false
+	for _, prop := range sc.Properties {
+		var c *node
+		switch prop.Name {
+		case "object":
+			c = &node{name: "object", key: keyBytes("object"), kind: nkConst, raw: []byte(`"list"`)}
+		case "has_more":
+			c = &node{name: "has_more", key: keyBytes("has_more"), kind: nkConst, raw: []byte("false")}
+		case "next":
+			c = &node{name: "next", key: keyBytes("next"), kind: nkConst, raw: []byte("null")}
+		default:
+			var err error
+			if c, err = p.compile(prop.Name, prop.Schema, cc); err != nil {
+				return err
+			}
+		}
+		n.children = append(n.children, c)
+	}
+	return nil
+}
+
+// compileArray builds an array node: up to maxItems elements, empty as
+// often as emptyPct says, elements compiled from the item schema.
+func (p *plans) compileArray(n *node, sc *openapi.Schema, cc compileCtx) error {
+	n.kind = nkArray
+	n.maxItems, n.emptyPct = 3, 25
+	switch n.name {
+	case "transactions", "credit_payments", "coupon_redemptions", "shipping_addresses", "add_ons", "plans":
+		n.maxItems, n.emptyPct = 2, 40
+	case "currencies":
+		n.maxItems, n.emptyPct = 3, 0
+	case "custom_fields":
+		n.maxItems, n.emptyPct = 4, 30
+	}
+	if sc.Items == nil {
+		n.kind, n.raw = nkConst, []byte("[]")
+		return nil
+	}
+	it, err := p.compile(n.name, sc.Items, compileCtx{rec: cc.rec, depth: cc.depth + 1, owner: cc.owner, path: cc.path + "." + n.name + "[]"})
+	if err != nil {
+		return err
+	}
+	it.key = nil
+	if it.kind == nkObject || it.kind == nkMini {
+		it.nullPct = 0
+	}
+	n.item = it
+	return nil
+}
+
+// compileScalar builds an integer, number or boolean node (an untyped
+// schema is an open object).
+func compileScalar(n *node, sc *openapi.Schema) {
+	n.nullPct = 4
+	switch {
+	case sc.Type == "integer":
+		n.kind = nkInt
+		n.lo, n.hi = intRange(n.name)
+		clampRange(&n.lo, &n.hi, sc, 1)
+	case sc.Type == "boolean":
+		n.kind = nkBool
+	case sc.Type == "":
+		n.kind, n.nullPct = nkFreeObject, 0
+	case n.name == "proration_rate":
+		n.kind, n.scale, n.lo, n.hi = nkDecimal, 4, 0, 10000
+	case n.name == "rate":
+		n.kind, n.scale, n.lo, n.hi = nkDecimal, 4, 0, 2500
+	case n.name == "gateway_response_time":
+		n.kind, n.scale, n.lo, n.hi = nkDecimal, 3, 50, 5000
+	default:
+		n.kind, n.lo, n.hi = nkMoney, 0, 200000
+		clampRange(&n.lo, &n.hi, sc, 100)
+	}
 }
 
 func clampRange(lo, hi *int64, sc *openapi.Schema, unit float64) {
@@ -517,34 +544,7 @@ func (p *plans) compileString(n *node, name string, sc *openapi.Schema, cc compi
 		return nil
 	}
 	if tk, ok := refTargets[name]; ok {
-		pair := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, "_id"), "_code"), "_number"), "_ids")
-		n.target, n.refNull = tk, refNullPct(pair)
-		switch {
-		case name == "account_id":
-			n.sel = selAccount
-		case tk == cc.rec && cc.depth > 0 && !strings.HasPrefix(name, "previous_") && !strings.HasPrefix(name, "original_") && name != "subscription_ids":
-			n.sel = selSelf
-		default:
-			n.sel, n.refSalt = selObject, hashString("ref."+pair)
-		}
-		switch {
-		case strings.HasSuffix(name, "_id") || name == "subscription_ids":
-			n.kind = nkRefID
-		default:
-			n.kind = nkRefField
-			field := "code"
-			switch name {
-			case "invoice_number":
-				field = "number"
-			case "plans_names":
-				field = "name"
-			}
-			n.field = &node{name: field}
-			p.minis = append(p.minis, n)
-		}
-		if name == "subscription_ids" || name == "plans_names" {
-			n.refNull = 0 // array elements are never null
-		}
+		p.compileRef(n, tk, cc)
 		return nil
 	}
 	n.kind = nkString
@@ -562,6 +562,41 @@ func (p *plans) compileString(n *node, name string, sc *openapi.Schema, cc compi
 		n.nullPct, n.emptyPct = 0, 0
 	}
 	return nil
+}
+
+// compileRef builds a reference to a record of kind tk: an id (or a list
+// of ids), or a field of the record such as plan_code or invoice_number.
+// Paired fields (plan_id, plan_code) pick the same record.
+func (p *plans) compileRef(n *node, tk kind, cc compileCtx) {
+	name := n.name
+	pair := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, "_id"), "_code"), "_number"), "_ids")
+	n.target, n.refNull = tk, refNullPct(pair)
+	switch {
+	case name == "account_id":
+		n.sel = selAccount
+	case tk == cc.rec && cc.depth > 0 && !strings.HasPrefix(name, "previous_") && !strings.HasPrefix(name, "original_") && name != "subscription_ids":
+		n.sel = selSelf
+	default:
+		n.sel, n.refSalt = selObject, hashString("ref."+pair)
+	}
+	switch {
+	case strings.HasSuffix(name, "_id") || name == "subscription_ids":
+		n.kind = nkRefID
+	default:
+		n.kind = nkRefField
+		field := "code"
+		switch name {
+		case "invoice_number":
+			field = "number"
+		case "plans_names":
+			field = "name"
+		}
+		n.field = &node{name: field}
+		p.minis = append(p.minis, n)
+	}
+	if name == "subscription_ids" || name == "plans_names" {
+		n.refNull = 0 // array elements are never null
+	}
 }
 
 // gen renders one record (or a related record, for minis and paired fields).
@@ -712,6 +747,10 @@ func (g *gen) pickRef(n *node, objS uint64) (int, bool) {
 	return int((r >> 8) % tn), true
 }
 
+// value appends node n's value in an object of states objS (stable) and
+// objV (this version): null as often as the node says, else by what the
+// node is: a composite, a value from the schema, a field of the record
+// itself, or a reference to a related record (or a model value).
 func (g *gen) value(dst []byte, n *node, objS, objV uint64) []byte {
 	base := objV
 	if n.stable {
@@ -721,40 +760,53 @@ func (g *gen) value(dst []byte, n *node, objS, objV uint64) []byte {
 	if n.nullPct > 0 && st%100 < n.nullPct && n.kind != nkMini {
 		return append(dst, "null"...)
 	}
-	r := st >> 7
-	switch n.kind {
-	case nkObject:
-		cs := mix(objS ^ n.salt)
-		cv := cs
-		if !n.stable {
-			cv = mix(objV ^ n.salt)
-		}
+	switch {
+	case n.kind == nkObject || n.kind == nkArray:
+		return g.composite(dst, n, objS, objV, st>>7)
+	case n.kind <= nkConst:
+		return g.scalar(dst, n, st>>7, objS)
+	case n.kind <= nkBillingUpdated:
+		return g.recordField(dst, n, objS)
+	}
+	return g.reference(dst, n, objS, objV, st)
+}
+
+// composite appends an object or an array; their children's states derive
+// from the enclosing object's.
+func (g *gen) composite(dst []byte, n *node, objS, objV, r uint64) []byte {
+	cs := mix(objS ^ n.salt)
+	cv := cs
+	if !n.stable {
+		cv = mix(objV ^ n.salt)
+	}
+	if n.kind == nkObject {
 		return g.object(dst, n.children, cs, cv)
-	case nkArray:
-		cs := mix(objS ^ n.salt)
-		cv := cs
-		if !n.stable {
-			cv = mix(objV ^ n.salt)
+	}
+	count := uint64(0)
+	if n.count != nil {
+		count = uint64(n.count(g))
+	} else if (r>>20)%100 >= n.emptyPct {
+		count = 1 + r%n.maxItems
+	}
+	saved := g.arr
+	g.arr = arrCtx{in: true, base: mix(cs ^ 0xa11)}
+	dst = append(dst, '[')
+	for e := range count {
+		if e > 0 {
+			dst = append(dst, ',')
 		}
-		count := uint64(0)
-		if n.count != nil {
-			count = uint64(n.count(g))
-		} else if (r>>20)%100 >= n.emptyPct {
-			count = 1 + r%n.maxItems
-		}
-		saved := g.arr
-		g.arr = arrCtx{in: true, base: mix(cs ^ 0xa11)}
-		dst = append(dst, '[')
-		for e := range count {
-			if e > 0 {
-				dst = append(dst, ',')
-			}
-			g.arr.elem = int(e)
-			es, ev := mix(cs+e*0x9E3779B97F4A7C15), mix(cv+e*0x9E3779B97F4A7C15)
-			dst = g.value(dst, n.item, es, ev)
-		}
-		g.arr = saved
-		return append(dst, ']')
+		g.arr.elem = int(e)
+		es, ev := mix(cs+e*0x9E3779B97F4A7C15), mix(cv+e*0x9E3779B97F4A7C15)
+		dst = g.value(dst, n.item, es, ev)
+	}
+	g.arr = saved
+	return append(dst, ']')
+}
+
+// scalar appends a value the spec's schema and the field's name decide
+// (r is the node's state).
+func (g *gen) scalar(dst []byte, n *node, r, objS uint64) []byte {
+	switch n.kind {
 	case nkString:
 		if (r>>30)%100 < n.emptyPct {
 			return append(dst, `""`...)
@@ -775,17 +827,12 @@ func (g *gen) value(dst []byte, n *node, objS, objV uint64) []byte {
 		if (r>>40)%3 == 0 {
 			c -= c % 100 // whole amounts are common
 		}
-		dst = strconv.AppendInt(dst, c/100, 10)
-		dst = append(dst, '.', byte('0'+c%100/10), byte('0'+c%10))
-		return dst
+		return appendMoney(dst, c)
 	case nkDecimal:
 		v := n.lo + int64(r%uint64(n.hi-n.lo+1))
 		return strconv.AppendFloat(dst, float64(v)/pow10(n.scale), 'f', -1, 64)
 	case nkBool:
-		if r%2 == 0 {
-			return append(dst, "true"...)
-		}
-		return append(dst, "false"...)
+		return strconv.AppendBool(dst, r%2 == 0)
 	case nkTime:
 		return appendTime(dst, g.created+n.lo+int64(r%uint64(n.hi-n.lo+1)))
 	case nkTimeBetween:
@@ -798,21 +845,22 @@ func (g *gen) value(dst []byte, n *node, objS, objV uint64) []byte {
 		return appendTime(dst, c)
 	case nkFreeObject:
 		return append(dst, "{}"...)
-	case nkConst:
-		return append(dst, n.raw...)
+	}
+	return append(dst, n.raw...) // nkConst
+}
+
+// recordField appends a field of the record itself: its id, timestamps,
+// code, invoice number, or an account's billing info and its fields.
+func (g *gen) recordField(dst []byte, n *node, objS uint64) []byte {
+	switch n.kind {
 	case nkRecordID:
-		dst = append(dst, '"')
-		dst = g.t.appendID(dst, g.i)
-		return append(dst, '"')
+		return append(g.t.appendID(append(dst, '"'), g.i), '"')
 	case nkCreated:
 		return appendTime(dst, g.created)
 	case nkUpdated:
 		return appendTime(dst, g.updated)
 	case nkCollected:
-		if c := g.t.collected[g.i]; c != noTime {
-			return appendTime(dst, c)
-		}
-		return append(dst, "null"...)
+		return timeIf(dst, g.t.collected[g.i] != noTime, g.t.collected[g.i])
 	case nkCode:
 		var idb [13]byte
 		dst = append(dst, '"')
@@ -821,8 +869,7 @@ func (g *gen) value(dst []byte, n *node, objS, objV uint64) []byte {
 		dst = append(dst, g.t.appendID(idb[:0], g.i)[1:]...) // unique, and invertible for code- lookups
 		return append(dst, '"')
 	case nkInvoiceNumber:
-		dst = append(dst, '"')
-		dst = strconv.AppendInt(dst, int64(invoiceNumberBase+g.i), 10)
+		dst = strconv.AppendInt(append(dst, '"'), int64(invoiceNumberBase+g.i), 10)
 		return append(dst, '"')
 	case nkBilling:
 		if g.k != kAccount || g.t.billUpdated[g.i] == noTime {
@@ -830,55 +877,48 @@ func (g *gen) value(dst []byte, n *node, objS, objV uint64) []byte {
 		}
 		return g.billingObject(dst, n, objS)
 	case nkBillingID:
-		dst = append(dst, '"')
-		dst = g.t.billingID(dst, g.i)
-		return append(dst, '"')
+		return append(g.t.billingID(append(dst, '"'), g.i), '"')
 	case nkBillingCreated:
 		return appendTime(dst, g.t.billCreated[g.i])
-	case nkBillingUpdated:
-		return appendTime(dst, g.t.billUpdated[g.i])
-	case nkRefID:
-		ti, ok := g.pickRef(n, objS)
-		if !ok {
-			return append(dst, "null"...)
-		}
-		dst = append(dst, '"')
-		dst = g.s.tables[n.target].appendID(dst, ti)
-		return append(dst, '"')
-	case nkRefField:
-		ti, ok := g.pickRef(n, objS)
-		if !ok {
-			return append(dst, "null"...)
-		}
-		tg := g.s.newGen(n.target, ti)
-		dst = tg.value(dst, n.field, tg.t.stable(ti), tg.t.volatile(ti))
-		tg.release()
-		return dst
-	case nkFunc:
+	}
+	return appendTime(dst, g.t.billUpdated[g.i]) // nkBillingUpdated
+}
+
+// reference appends what a reference node names: a related record's id,
+// one of its fields, its full object or its *Mini, or a value the site
+// model computes (nkFunc). st is the node's state (a mini's null draw).
+func (g *gen) reference(dst []byte, n *node, objS, objV, st uint64) []byte {
+	if n.kind == nkFunc {
 		return n.fn(g, dst, objS, objV)
+	}
+	if n.kind == nkMini && n.nullPct > 0 && st%100 < n.nullPct {
+		return append(dst, "null"...)
+	}
+	ti, ok := g.pickRef(n, objS)
+	if !ok {
+		return append(dst, "null"...)
+	}
+	switch n.kind {
+	case nkRefID:
+		return append(g.s.tables[n.target].appendID(append(dst, '"'), ti), '"')
 	case nkFull:
-		ti, ok := g.pickRef(n, objS)
-		if !ok {
-			return append(dst, "null"...)
-		}
 		return g.s.appendRecord(dst, n.target, ti)
 	case nkMini:
-		if n.nullPct > 0 && st%100 < n.nullPct {
-			return append(dst, "null"...)
-		}
-		ti, ok := g.pickRef(n, objS)
-		if !ok {
-			return append(dst, "null"...)
-		}
 		if n.sel == selSelf {
 			return g.object(dst, n.children, g.t.stable(ti), g.t.volatile(ti))
 		}
-		tg := g.s.newGen(n.target, ti)
-		dst = tg.object(dst, n.children, tg.t.stable(ti), tg.t.volatile(ti))
-		tg.release()
-		return dst
+	case nkRefField:
+	default:
+		panic(fmt.Sprintf("recurlytest: node %s has unknown kind %d", n.name, n.kind))
 	}
-	panic(fmt.Sprintf("recurlytest: node %s has unknown kind %d", n.name, n.kind))
+	tg := g.s.newGen(n.target, ti)
+	if n.kind == nkMini {
+		dst = tg.object(dst, n.children, tg.t.stable(ti), tg.t.volatile(ti))
+	} else {
+		dst = tg.value(dst, n.field, tg.t.stable(ti), tg.t.volatile(ti))
+	}
+	tg.release()
+	return dst
 }
 
 func pow10(n int) float64 {

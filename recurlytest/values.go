@@ -138,158 +138,36 @@ func appendTitle(dst []byte, w string) []byte {
 }
 
 // stringGenFor returns the generator for a string field by its name and the
-// object (component or property name) it sits in.
+// object (component or property name) it sits in: a generator of the
+// owner's kind first, then one of the tables by name, then title-cased
+// names and free text.
 func stringGenFor(name, owner string) strGen {
-	switch name {
-	case "uuid", "hosted_login_token":
-		return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendHex(dst, st, 32) }
-	case "id":
-		return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendRandomID(dst, st, 13) }
-	case "email", "cc_emails":
-		return func(_ arrCtx, st, objS uint64, dst []byte) []byte {
-			dst = appendEmailLocal(dst, objS)
-			dst = append(dst, '@')
-			return append(dst, pick(domains, objS>>20)...)
-		}
-	case "username":
-		return func(_ arrCtx, st, objS uint64, dst []byte) []byte { return appendEmailLocal(dst, objS) }
-	case "first_name":
-		return func(_ arrCtx, _, objS uint64, dst []byte) []byte { f, _, _ := person(objS); return append(dst, f...) }
-	case "last_name":
-		return func(_ arrCtx, _, objS uint64, dst []byte) []byte { _, l, _ := person(objS); return append(dst, l...) }
-	case "name_on_account":
-		return func(_ arrCtx, _, objS uint64, dst []byte) []byte {
-			f, l, _ := person(objS)
-			return append(append(append(dst, f...), ' '), l...)
-		}
-	case "company":
-		return func(_ arrCtx, _, objS uint64, dst []byte) []byte {
-			return append(dst, pick(companies, mix(objS^0xc0))...)
-		}
-	case "nickname":
-		return listGen(nicknames)
-	case "phone":
-		return func(_ arrCtx, st, _ uint64, dst []byte) []byte {
-			dst = append(dst, "+1 "...)
-			dst = appendDigits(dst, st, 3)
-			dst = append(dst, "-555-"...)
-			return appendDigits(dst, st>>20, 4)
-		}
-	case "street1":
-		return func(_ arrCtx, st, _ uint64, dst []byte) []byte {
-			dst = strconv.AppendUint(dst, 1+st%9899, 10)
-			return append(append(dst, ' '), pick(streets, st>>16)...)
-		}
-	case "street2":
-		return listGen(street2s)
-	case "city":
-		return listGen(cities)
-	case "region":
-		return listGen(regions)
-	case "postal_code":
-		return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendDigits(dst, st, 5) }
-	case "country", "ip_address_country":
-		return listGen(countries)
-	case "currency":
-		return func(a arrCtx, st, _ uint64, dst []byte) []byte {
-			if a.in {
-				return append(dst, currencies[(a.base+uint64(a.elem))%uint64(len(currencies))]...)
-			}
-			if st%4 != 0 {
-				return append(dst, "USD"...)
-			}
-			return append(dst, pick(currencies, st>>8)...)
-		}
-	case "vat_number":
-		return func(_ arrCtx, st, _ uint64, dst []byte) []byte {
-			dst = append(dst, pick([]string{"GB", "DE", "FR", "NL", "IE"}, st)...)
-			return appendDigits(dst, st>>8, 9)
-		}
-	case "exemption_certificate":
-		return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendDigits(append(dst, "EX-"...), st, 8) }
-	case "po_number":
-		return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendDigits(append(dst, "PO-"...), st, 6) }
-	case "number", "invoice_number":
-		return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return strconv.AppendUint(dst, 1000+st%900000, 10) }
-	case "accounting_code", "setup_fee_accounting_code", "product_code":
-		return func(_ arrCtx, st, _ uint64, dst []byte) []byte {
-			return appendDigits(append(append(dst, pick(words, st)...), '-'), st>>8, 4)
-		}
-	case "code", "plan_code", "add_on_code":
-		return func(_ arrCtx, st, _ uint64, dst []byte) []byte {
-			dst = append(append(dst, pick(words, st)...), '-')
-			return appendRandomID(dst, st>>8, 6)
-		}
-	case "tax_code":
-		return listGen(taxCodes)
-	case "success_url", "cancel_url":
-		return func(_ arrCtx, st, _ uint64, dst []byte) []byte {
-			dst = append(dst, "https://"...)
-			dst = append(dst, pick(domains, st)...)
-			if name == "success_url" {
-				return append(dst, "/thanks"...)
-			}
-			return append(dst, "/pricing"...)
-		}
-	case "ip", "ip_address_v4":
-		return func(_ arrCtx, st, _ uint64, dst []byte) []byte {
-			for j := range 4 {
-				if j > 0 {
-					dst = append(dst, '.')
-				}
-				dst = strconv.AppendUint(dst, 1+(st>>(8*uint(j)))%254, 10)
-			}
-			return dst
-		}
-	case "customer_message_locale":
-		return listGen(locales)
-	case "status_code":
-		return listGen(statusCodes)
-	case "gateway_reference", "billing_agreement_id":
-		return func(_ arrCtx, st, _ uint64, dst []byte) []byte {
-			if name == "billing_agreement_id" {
-				dst = append(dst, "B-"...)
-			}
-			return appendRandomID(dst, st, 17)
-		}
-	case "gateway_approval_code":
-		return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendRandomID(dst, st, 6) }
-	case "gateway_response_code":
-		return listGen(responseCodes)
-	case "first_six":
-		return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendDigits(dst, st, 6) }
-	case "last_four":
-		return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendDigits(dst, st, 4) }
-	case "routing_number":
-		return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendDigits(dst, st, 9) }
-	case "routing_number_bank":
-		return listGen(banks)
-	case "unique_code_template":
-		return func(_ arrCtx, st, _ uint64, dst []byte) []byte {
-			dst = append(dst, '\'')
-			for _, c := range []byte(pick(words, st)) {
-				dst = append(dst, c-('a'-'A'))
-			}
-			return append(dst, "'99999"...)
-		}
-	case "expiration_reason":
-		return listGen(expReasons)
-	case "time_zone":
-		return listGen(timeZones)
-	case "subchannel":
-		return listGen(subchannels)
-	case "campaign":
-		return listGen(campaigns)
-	case "bill_to":
-		return listGen([]string{"self", "self", "self", "parent"})
-	case "value":
-		if owner == "CustomField" {
-			return func(a arrCtx, st, _ uint64, dst []byte) []byte { return append(dst, pick(customValues, st)...) }
+	if g := ownedStringGen(name, owner); g != nil {
+		return g
+	}
+	for _, table := range []map[string]strGen{personGens, addressGens, codeGens, paymentGens, webGens} {
+		if g, ok := table[name]; ok {
+			return g
 		}
 	}
+	if name == "name" || name == "plans_names" {
+		return func(_ arrCtx, st, _ uint64, dst []byte) []byte {
+			dst = appendTitle(dst, pick(words, st))
+			dst = append(dst, ' ')
+			return appendTitle(dst, pick(words, st>>16))
+		}
+	}
+	return listGen(phrases) // free text: descriptions, notes, messages
+}
+
+// ownedStringGen is the generator of a field whose value depends on the
+// object it sits in (custom fields, tax info, payment gateways), or nil.
+func ownedStringGen(name, owner string) strGen {
 	switch {
+	case name == "value" && owner == "CustomField":
+		return listGen(customValues)
 	case name == "name" && owner == "CustomField":
-		return func(a arrCtx, st, _ uint64, dst []byte) []byte {
+		return func(a arrCtx, _, _ uint64, dst []byte) []byte {
 			return append(dst, customFields[(a.base+uint64(a.elem))%uint64(len(customFields))]...)
 		}
 	case name == "type" && owner == "TaxInfo":
@@ -298,17 +176,157 @@ func stringGenFor(name, owner string) strGen {
 		return listGen(gatewayTypes)
 	case name == "name" && owner == "payment_gateway":
 		return listGen(gatewayNames)
-	case name == "name" || name == "plans_names":
-		return func(_ arrCtx, st, _ uint64, dst []byte) []byte {
-			dst = appendTitle(dst, pick(words, st))
-			dst = append(dst, ' ')
-			return appendTitle(dst, pick(words, st>>16))
-		}
-	case name == "ip_address_country" || name == "country" && owner == "updated_by":
-		return listGen(countries)
 	}
-	// Free text: descriptions, notes, messages.
-	return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return append(dst, pick(phrases, st)...) }
+	return nil
+}
+
+// personGens describe people: ids, names and emails that agree within an
+// object, phones, locales.
+var personGens = map[string]strGen{
+	"uuid":               hexGen(32),
+	"hosted_login_token": hexGen(32),
+	"id":                 func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendRandomID(dst, st, 13) },
+	"email":              emailGen,
+	"cc_emails":          emailGen,
+	"username":           func(_ arrCtx, _, objS uint64, dst []byte) []byte { return appendEmailLocal(dst, objS) },
+	"first_name":         func(_ arrCtx, _, objS uint64, dst []byte) []byte { f, _, _ := person(objS); return append(dst, f...) },
+	"last_name":          func(_ arrCtx, _, objS uint64, dst []byte) []byte { _, l, _ := person(objS); return append(dst, l...) },
+	"name_on_account": func(_ arrCtx, _, objS uint64, dst []byte) []byte {
+		f, l, _ := person(objS)
+		return append(append(append(dst, f...), ' '), l...)
+	},
+	"company": func(_ arrCtx, _, objS uint64, dst []byte) []byte {
+		return append(dst, pick(companies, mix(objS^0xc0))...)
+	},
+	"nickname": listGen(nicknames),
+	"phone": func(_ arrCtx, st, _ uint64, dst []byte) []byte {
+		dst = append(dst, "+1 "...)
+		dst = appendDigits(dst, st, 3)
+		dst = append(dst, "-555-"...)
+		return appendDigits(dst, st>>20, 4)
+	},
+	"customer_message_locale": listGen(locales),
+	"time_zone":               listGen(timeZones),
+}
+
+// addressGens describe addresses and where requests came from.
+var addressGens = map[string]strGen{
+	"street1": func(_ arrCtx, st, _ uint64, dst []byte) []byte {
+		dst = strconv.AppendUint(dst, 1+st%9899, 10)
+		return append(append(dst, ' '), pick(streets, st>>16)...)
+	},
+	"street2":            listGen(street2s),
+	"city":               listGen(cities),
+	"region":             listGen(regions),
+	"postal_code":        func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendDigits(dst, st, 5) },
+	"country":            listGen(countries),
+	"ip_address_country": listGen(countries),
+	"vat_number": func(_ arrCtx, st, _ uint64, dst []byte) []byte {
+		dst = append(dst, pick([]string{"GB", "DE", "FR", "NL", "IE"}, st)...)
+		return appendDigits(dst, st>>8, 9)
+	},
+	"ip":            ipGen,
+	"ip_address_v4": ipGen,
+}
+
+// codeGens are billing codes and numbers: currencies, codes, accounting
+// and tax codes, purchase orders.
+var codeGens = map[string]strGen{
+	"currency": func(a arrCtx, st, _ uint64, dst []byte) []byte {
+		if a.in {
+			return append(dst, currencies[(a.base+uint64(a.elem))%uint64(len(currencies))]...)
+		}
+		if st%4 != 0 {
+			return append(dst, "USD"...)
+		}
+		return append(dst, pick(currencies, st>>8)...)
+	},
+	"exemption_certificate":     prefixedDigits("EX-", 8),
+	"po_number":                 prefixedDigits("PO-", 6),
+	"number":                    invoiceNumberGen,
+	"invoice_number":            invoiceNumberGen,
+	"accounting_code":           accountingCodeGen,
+	"setup_fee_accounting_code": accountingCodeGen,
+	"product_code":              accountingCodeGen,
+	"code":                      codeGen,
+	"plan_code":                 codeGen,
+	"add_on_code":               codeGen,
+	"tax_code":                  listGen(taxCodes),
+	"unique_code_template": func(_ arrCtx, st, _ uint64, dst []byte) []byte {
+		dst = append(dst, '\'')
+		for _, c := range []byte(pick(words, st)) {
+			dst = append(dst, c-('a'-'A'))
+		}
+		return append(dst, "'99999"...)
+	},
+	"expiration_reason": listGen(expReasons),
+	"bill_to":           listGen([]string{"self", "self", "self", "parent"}),
+}
+
+// paymentGens describe payments: gateway answers, card and bank details.
+var paymentGens = map[string]strGen{
+	"status_code":           listGen(statusCodes),
+	"gateway_reference":     func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendRandomID(dst, st, 17) },
+	"billing_agreement_id":  func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendRandomID(append(dst, "B-"...), st, 17) },
+	"gateway_approval_code": func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendRandomID(dst, st, 6) },
+	"gateway_response_code": listGen(responseCodes),
+	"first_six":             func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendDigits(dst, st, 6) },
+	"last_four":             func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendDigits(dst, st, 4) },
+	"routing_number":        func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendDigits(dst, st, 9) },
+	"routing_number_bank":   listGen(banks),
+}
+
+// webGens are hosted pages' URLs and marketing attribution.
+var webGens = map[string]strGen{
+	"success_url": urlGen("/thanks"),
+	"cancel_url":  urlGen("/pricing"),
+	"subchannel":  listGen(subchannels),
+	"campaign":    listGen(campaigns),
+}
+
+func hexGen(n int) strGen {
+	return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendHex(dst, st, n) }
+}
+
+func emailGen(_ arrCtx, _, objS uint64, dst []byte) []byte {
+	dst = appendEmailLocal(dst, objS)
+	dst = append(dst, '@')
+	return append(dst, pick(domains, objS>>20)...)
+}
+
+func ipGen(_ arrCtx, st, _ uint64, dst []byte) []byte {
+	for j := range 4 {
+		if j > 0 {
+			dst = append(dst, '.')
+		}
+		dst = strconv.AppendUint(dst, 1+(st>>(8*uint(j)))%254, 10)
+	}
+	return dst
+}
+
+func prefixedDigits(prefix string, n int) strGen {
+	return func(_ arrCtx, st, _ uint64, dst []byte) []byte { return appendDigits(append(dst, prefix...), st, n) }
+}
+
+func invoiceNumberGen(_ arrCtx, st, _ uint64, dst []byte) []byte {
+	return strconv.AppendUint(dst, 1000+st%900000, 10)
+}
+
+func accountingCodeGen(_ arrCtx, st, _ uint64, dst []byte) []byte {
+	return appendDigits(append(append(dst, pick(words, st)...), '-'), st>>8, 4)
+}
+
+func codeGen(_ arrCtx, st, _ uint64, dst []byte) []byte {
+	dst = append(append(dst, pick(words, st)...), '-')
+	return appendRandomID(dst, st>>8, 6)
+}
+
+func urlGen(path string) strGen {
+	return func(_ arrCtx, st, _ uint64, dst []byte) []byte {
+		dst = append(dst, "https://"...)
+		dst = append(dst, pick(domains, st)...)
+		return append(dst, path...)
+	}
 }
 
 func listGen(list []string) strGen {

@@ -64,48 +64,98 @@ type options struct {
 	cfg         recurlytest.Config
 }
 
-func parse(args []string, stderr io.Writer) (*options, error) {
-	o := &options{}
-	fs := flag.NewFlagSet("recurly-sim", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: recurly-sim [flags]
+const usage = `Usage: recurly-sim [flags]
 
 Serves a simulated Recurly site (API v2018-08-09) on a loopback address:
 GET/HEAD /sites/{site}/{accounts,line_items,coupons,invoices,plans,add_ons,
 subscriptions,transactions,credit_payments,acquisitions,custom_field_definitions},
 /sites/{site}/coupons/{id}/unique_coupon_codes, /sites/{site}/accounts/{id}/
-{coupon_redemptions,notes,billing_info} and more,
+{coupon_redemptions,notes,billing_info,balance}, /sites/{site}/invoices/{id}/
+coupon_redemptions and more,
 with Basic auth (the API key as user name, empty password), keyset paging,
 X-RateLimit-* headers, optional faults and live updates. Stops on SIGINT/SIGTERM.
 
 Flags:
-`)
+`
+
+// parse reads the command line into options: flags, then their checks.
+func parse(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("recurly-sim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage)
 		fs.PrintDefaults()
 	}
+	o.siteFlags(fs)
+	o.serverFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	o.cfg.NoGzip = !o.gzip
+	if o.records < 0 {
+		return nil, errors.New("--records must not be negative")
+	}
+	if err := recurlytest.CheckLoopback(o.addr); err != nil {
+		return nil, err
+	}
+	if err := o.setCounts(fs); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// countFlag ties a per-resource count flag to the field it sets in the
+// parsed options (flag) and in the site's counts (to).
+type countFlag struct {
+	name     string
+	flag, to *int
+}
+
+func (o *options) countFlags() []countFlag {
+	f, to := &o.counts, &o.cfg.Counts
+	return []countFlag{
+		{"accounts", &f.Accounts, &to.Accounts}, {"line-items", &f.LineItems, &to.LineItems},
+		{"coupons", &f.Coupons, &to.Coupons}, {"invoices", &f.Invoices, &to.Invoices},
+		{"plans", &f.Plans, &to.Plans}, {"add-ons", &f.AddOns, &to.AddOns},
+		{"subscriptions", &f.Subscriptions, &to.Subscriptions}, {"transactions", &f.Transactions, &to.Transactions},
+		{"credit-payments", &f.CreditPayments, &to.CreditPayments},
+		{"account-acquisitions", &f.AccountAcquisitions, &to.AccountAcquisitions},
+		{"custom-field-definitions", &f.CustomFieldDefinitions, &to.CustomFieldDefinitions},
+		{"unique-coupon-codes", &f.UniqueCouponCodes, &to.UniqueCouponCodes},
+		{"coupon-redemptions", &f.CouponRedemptions, &to.CouponRedemptions},
+		{"account-notes", &f.AccountNotes, &to.AccountNotes},
+	}
+}
+
+// siteFlags defines the flags of what the site holds: seed, ids, sizes,
+// time range and ties.
+func (o *options) siteFlags(fs *flag.FlagSet) {
 	c := &o.cfg
-	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "listen `address`; loopback only (port 0 picks a free port)")
-	fs.StringVar(&o.urlFile, "url-file", "", "write the base URL to this `file` once serving (for scripts)")
 	fs.Int64Var(&c.Seed, "seed", 1, "seed of the generated records and of the fault sequence")
 	fs.StringVar(&c.SiteID, "site", "subdomain-demo", "site id as addressed in paths (/sites/{site}/...)")
 	fs.StringVar(&c.APIKey, "api-key", "sim-key", "API key clients must send as the Basic auth user name")
 	fs.IntVar(&o.records, "records", 0, "total records, split in the default proportions (0: the default site of 4,940)")
-	perResource := []struct {
-		name string
-		dst  *int
-	}{
-		{"accounts", &o.counts.Accounts}, {"line-items", &o.counts.LineItems}, {"coupons", &o.counts.Coupons},
-		{"invoices", &o.counts.Invoices}, {"plans", &o.counts.Plans}, {"add-ons", &o.counts.AddOns},
-		{"subscriptions", &o.counts.Subscriptions}, {"transactions", &o.counts.Transactions},
-		{"credit-payments", &o.counts.CreditPayments}, {"account-acquisitions", &o.counts.AccountAcquisitions},
-		{"custom-field-definitions", &o.counts.CustomFieldDefinitions}, {"unique-coupon-codes", &o.counts.UniqueCouponCodes},
-		{"coupon-redemptions", &o.counts.CouponRedemptions}, {"account-notes", &o.counts.AccountNotes},
-	}
-	for _, p := range perResource {
-		fs.IntVar(p.dst, p.name, 0, "number of "+strings.ReplaceAll(p.name, "-", " ")+" (overrides the share --records gives them)")
+	for _, p := range o.countFlags() {
+		fs.IntVar(p.flag, p.name, 0, "number of "+strings.ReplaceAll(p.name, "-", " ")+" (overrides the share --records gives them)")
 	}
 	fs.Var(timeFlag{&c.Start}, "start", "earliest created/updated `time` of generated records (default 2019-06-01)")
 	fs.Var(timeFlag{&c.End}, "end", "latest created/updated `time` of generated records (default 2026-10-01)")
+	fs.Float64Var(&c.TieDensity, "tie-density", 3, "about how many records of a resource share each created_at/updated_at second (1: ties are rare)")
+	fs.BoolVar(&c.TransactionUpdatedAt, "transaction-updated-at", false, "also expose the hidden transaction updated_at in JSON (v2018-08-09 has none)")
+	fs.DurationVar(&o.mutateEvery, "mutate-every", 0, "touch records this often while serving (0: never)")
+	fs.IntVar(&o.mutateCount, "mutate-count", 5, "records touched per --mutate-every tick")
+}
+
+// serverFlags defines the flags of how the site answers: address, rate
+// limit, latency, faults, gzip and deprecation.
+func (o *options) serverFlags(fs *flag.FlagSet) {
+	c := &o.cfg
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "listen `address`; loopback only (port 0 picks a free port)")
+	fs.StringVar(&o.urlFile, "url-file", "", "write the base URL to this `file` once serving (for scripts)")
 	fs.IntVar(&c.RateLimit, "rate-limit", 2000, "requests allowed per rate-limit window (X-RateLimit-Limit)")
 	fs.DurationVar(&c.RateWindow, "rate-window", 5*time.Minute, "length of the sliding rate-limit window")
 	fs.IntVar(&c.RateBuckets, "rate-buckets", 5, "buckets the window slides in; X-RateLimit-Reset is the end of the current one (1: fixed window)")
@@ -125,55 +175,30 @@ Flags:
 	fs.BoolVar(&o.gzip, "gzip", true, "gzip answers to requests that accept it (streamed, no Content-Length); --gzip=false turns it off")
 	fs.BoolVar(&c.Deprecated, "deprecated", false, "mark the API version deprecated: Recurly-Deprecated: TRUE and Recurly-Sunset-Date on every answer")
 	fs.Var(timeFlag{&c.SunsetDate}, "sunset-date", "Recurly-Sunset-Date sent with --deprecated (`time`; default 2026-12-31)")
-	fs.Float64Var(&c.TieDensity, "tie-density", 3, "about how many records of a resource share each created_at/updated_at second (1: ties are rare)")
-	fs.BoolVar(&c.TransactionUpdatedAt, "transaction-updated-at", false, "also expose the hidden transaction updated_at in JSON (v2018-08-09 has none)")
-	fs.DurationVar(&o.mutateEvery, "mutate-every", 0, "touch records this often while serving (0: never)")
-	fs.IntVar(&o.mutateCount, "mutate-count", 5, "records touched per --mutate-every tick")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	c.NoGzip = !o.gzip
-	if o.records < 0 {
-		return nil, errors.New("--records must not be negative")
-	}
-	if err := recurlytest.CheckLoopback(o.addr); err != nil {
-		return nil, err
-	}
+}
+
+// setCounts sizes the site: --records (or the default site), then each
+// per-resource count flag given.
+func (o *options) setCounts(fs *flag.FlagSet) error {
+	c := &o.cfg
 	c.Counts = recurlytest.DefaultCounts()
 	if o.records > 0 {
 		c.Counts = recurlytest.ScaledCounts(o.records)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, p := range []struct {
-		name     string
-		flag, to *int
-	}{
-		{"accounts", &o.counts.Accounts, &c.Counts.Accounts}, {"line-items", &o.counts.LineItems, &c.Counts.LineItems},
-		{"coupons", &o.counts.Coupons, &c.Counts.Coupons}, {"invoices", &o.counts.Invoices, &c.Counts.Invoices},
-		{"plans", &o.counts.Plans, &c.Counts.Plans}, {"add-ons", &o.counts.AddOns, &c.Counts.AddOns},
-		{"subscriptions", &o.counts.Subscriptions, &c.Counts.Subscriptions}, {"transactions", &o.counts.Transactions, &c.Counts.Transactions},
-		{"credit-payments", &o.counts.CreditPayments, &c.Counts.CreditPayments},
-		{"account-acquisitions", &o.counts.AccountAcquisitions, &c.Counts.AccountAcquisitions},
-		{"custom-field-definitions", &o.counts.CustomFieldDefinitions, &c.Counts.CustomFieldDefinitions},
-		{"unique-coupon-codes", &o.counts.UniqueCouponCodes, &c.Counts.UniqueCouponCodes},
-		{"coupon-redemptions", &o.counts.CouponRedemptions, &c.Counts.CouponRedemptions},
-		{"account-notes", &o.counts.AccountNotes, &c.Counts.AccountNotes},
-	} {
+	for _, p := range o.countFlags() {
 		if set[p.name] {
 			if *p.flag < 0 {
-				return nil, fmt.Errorf("--%s must not be negative", p.name)
+				return fmt.Errorf("--%s must not be negative", p.name)
 			}
 			*p.to = *p.flag
 		}
 	}
 	if c.Counts == (recurlytest.Counts{}) {
-		return nil, errors.New("the site would hold no records at all")
+		return errors.New("the site would hold no records at all")
 	}
-	return o, nil
+	return nil
 }
 
 // run serves until ctx is done and returns the exit code.

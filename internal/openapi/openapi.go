@@ -122,6 +122,8 @@ func child(m *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
+// build turns a schema node into a Schema: a $ref resolves to its
+// component, allOf parts merge, then the node's own facets and properties.
 func (s *Spec) build(node *yaml.Node, stack []string) (*Schema, error) {
 	if node == nil {
 		return &Schema{}, nil
@@ -130,18 +132,47 @@ func (s *Spec) build(node *yaml.Node, stack []string) (*Schema, error) {
 		return s.component(strings.TrimPrefix(ref.Value, "#/components/schemas/"), stack)
 	}
 	sc := &Schema{}
-	if all := child(node, "allOf"); all != nil {
-		for _, part := range all.Content {
-			sub, err := s.build(part, stack)
-			if err != nil {
-				return nil, err
-			}
-			if sc.Type == "" {
-				sc.Type = sub.Type
-			}
-			sc.Properties = mergeProperties(sc.Properties, sub.Properties)
+	if err := s.buildAllOf(sc, child(node, "allOf"), stack); err != nil {
+		return nil, err
+	}
+	facets(sc, node)
+	props, err := s.buildProperties(child(node, "properties"), stack)
+	if err != nil {
+		return nil, err
+	}
+	sc.Properties = mergeProperties(sc.Properties, props)
+	if items := child(node, "items"); sc.Type == "array" && items != nil {
+		if sc.Items, err = s.build(items, stack); err != nil {
+			return nil, err
 		}
 	}
+	if sc.Type == "" && len(sc.Properties) > 0 {
+		sc.Type = "object"
+	}
+	return sc, nil
+}
+
+// buildAllOf merges the parts of an allOf (nil: none) into sc: the first
+// type given, and every part's properties.
+func (s *Spec) buildAllOf(sc *Schema, all *yaml.Node, stack []string) error {
+	if all == nil {
+		return nil
+	}
+	for _, part := range all.Content {
+		sub, err := s.build(part, stack)
+		if err != nil {
+			return err
+		}
+		if sc.Type == "" {
+			sc.Type = sub.Type
+		}
+		sc.Properties = mergeProperties(sc.Properties, sub.Properties)
+	}
+	return nil
+}
+
+// facets reads a schema's own type, format, bounds and enum.
+func facets(sc *Schema, node *yaml.Node) {
 	if t := child(node, "type"); t != nil {
 		sc.Type = t.Value
 	}
@@ -158,31 +189,23 @@ func (s *Spec) build(node *yaml.Node, stack []string) (*Schema, error) {
 			sc.Enum = append(sc.Enum, v.Value)
 		}
 	}
-	if props := child(node, "properties"); props != nil {
-		var list []Property
-		for i := 0; i+1 < len(props.Content); i += 2 {
-			name := props.Content[i].Value
-			sub, err := s.build(props.Content[i+1], stack)
-			if err != nil {
-				return nil, fmt.Errorf("%s.%s: %w", stack[len(stack)-1], name, err)
-			}
-			list = append(list, Property{Name: name, Schema: sub})
+}
+
+// buildProperties builds a properties mapping (nil: none) in its order.
+func (s *Spec) buildProperties(props *yaml.Node, stack []string) ([]Property, error) {
+	if props == nil {
+		return nil, nil
+	}
+	var list []Property
+	for i := 0; i+1 < len(props.Content); i += 2 {
+		name := props.Content[i].Value
+		sub, err := s.build(props.Content[i+1], stack)
+		if err != nil {
+			return nil, fmt.Errorf("%s.%s: %w", stack[len(stack)-1], name, err)
 		}
-		sc.Properties = mergeProperties(sc.Properties, list)
+		list = append(list, Property{Name: name, Schema: sub})
 	}
-	if sc.Type == "array" {
-		if items := child(node, "items"); items != nil {
-			sub, err := s.build(items, stack)
-			if err != nil {
-				return nil, err
-			}
-			sc.Items = sub
-		}
-	}
-	if sc.Type == "" && len(sc.Properties) > 0 {
-		sc.Type = "object"
-	}
-	return sc, nil
+	return list, nil
 }
 
 func number(n *yaml.Node) *float64 {
