@@ -176,3 +176,23 @@ func TestInvalidConfig(t *testing.T) {
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestParseDrift(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Drift
+		bad  bool
+	}{
+		{"", Drift{}, false},
+		{"unknown-fields", Drift{UnknownFields: true}, false},
+		{"string-total, bad-value", Drift{StringTotal: true, BadValue: true}, false},
+		{"all", Drift{true, true, true}, false},
+		{"unknown", Drift{}, true},
+	}
+	for _, tc := range tests {
+		got, err := ParseDrift(tc.in)
+		if (err != nil) != tc.bad || got != tc.want {
+			t.Errorf("ParseDrift(%q) = %+v, %v; want %+v (error %v)", tc.in, got, err, tc.want, tc.bad)
+		}
+	}
+}

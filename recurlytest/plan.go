@@ -634,8 +634,12 @@ func (g *gen) release() {
 // appendRecord appends the JSON of record i of kind k. The caller holds s.mu.
 func (s *Site) appendRecord(dst []byte, k kind, i int) []byte {
 	g := s.newGen(k, i)
+	start := len(dst)
 	dst = g.object(dst, s.plans.top[k].children, g.t.stable(i), g.t.volatile(i))
 	g.release()
+	if s.cfg.Drift != (Drift{}) {
+		dst = s.drift(dst, start, k, i)
+	}
 	return dst
 }
 

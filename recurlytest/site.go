@@ -219,7 +219,10 @@ type Config struct {
 	// TransactionUpdatedAt also exposes the hidden transaction updated_at in
 	// JSON (v2018-08-09 has none, so the default is false).
 	TransactionUpdatedAt bool
-	Now                  func() time.Time // clock; nil means time.Now
+	// Drift makes some records drift from the spec (unknown fields, a
+	// number sent as a string, a value of the wrong type); see Drift.
+	Drift Drift
+	Now   func() time.Time // clock; nil means time.Now
 }
 
 // Request is one entry of a site's request log.

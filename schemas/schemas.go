@@ -51,3 +51,13 @@ func Get(stream string) (json.RawMessage, error) {
 	}
 	return json.RawMessage(data), nil
 }
+
+// Streams returns the names of the streams that have a schema, sorted.
+func Streams() []string {
+	entries, _ := files.ReadDir(".") // the embedded root always reads
+	var names []string
+	for _, e := range entries {
+		names = append(names, strings.TrimSuffix(e.Name(), ".json"))
+	}
+	return names
+}

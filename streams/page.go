@@ -244,6 +244,9 @@ func (s *Syncer) recordOf(ctx context.Context, l *listing, m *member, src source
 		}
 		r.body = projected
 	}
+	if err := s.conformRecord(m, &r, src); err != nil {
+		return record{}, err
+	}
 	return r, nil
 }
 

@@ -91,6 +91,8 @@ type member struct {
 	lastLog atomic.Int64
 
 	warnedRepaired, warnedFuture atomic.Bool // one WARN line each per stream
+
+	conform conformer // its records' conformance to its SCHEMA (conform.go)
 }
 
 // plan groups the selected streams by the listing they read and works out

@@ -77,6 +77,7 @@ type Result struct {
 	Records  int64
 	Bookmark string // "" when the stream has none
 	Duration time.Duration
+	Schema   SchemaStats // what conforming its records to the SCHEMA did
 }
 
 // Syncer runs the one sync loop shared by every stream. Fill in its
@@ -124,6 +125,7 @@ func (s *Syncer) Run(ctx context.Context, selected []Selected) ([]Result, error)
 	stopMetrics := s.startMetrics(listings)
 	err := s.readAll(ctx, listings)
 	stopMetrics()
+	s.reportSchema(listings)
 	if err == nil {
 		err = ctx.Err()
 	}
@@ -168,7 +170,7 @@ func (s *Syncer) results(listings []*listing) []Result {
 	var out []Result
 	for _, l := range listings {
 		for _, m := range l.members {
-			r := Result{Stream: m.sel.Stream.Name, Records: m.count.Load()}
+			r := Result{Stream: m.sel.Stream.Name, Records: m.count.Load(), Schema: m.conform.snapshot()}
 			if bm, ok := s.State.Bookmark(r.Stream, m.sel.Stream.ReplicationKey); ok {
 				r.Bookmark = state.Format(bm)
 			}

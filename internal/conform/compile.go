@@ -1,0 +1,232 @@
+// Package conform makes a stream's records conform to the JSON Schema its
+// SCHEMA message announced, on the record's raw bytes.
+//
+// Conform is the fast path, run on every record: one pass over the bytes
+// checks each value's JSON type (and the date-time format) against the
+// schema, converts the values that convert without loss (a numeric string
+// where a number or integer is wanted, "true"/"false" where a boolean is,
+// a number where a string is), and lists the members the schema does not
+// declare. It rewrites the record only when it converts something. A value
+// that does not convert is an *Error naming it by JSON pointer.
+//
+// Validate is the full check, with github.com/santhosh-tekuri/jsonschema/v5
+// (draft 7, formats asserted), compiled once per schema. Callers run it on
+// a sample; a schema using a keyword the fast path does not know (anything
+// but type, properties, items, required, additionalProperties true and
+// format date-time, plus annotations) is Opaque, and then every record
+// must be validated in full.
+package conform
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/santhosh-tekuri/jsonschema/v5"
+
+	"github.com/tap-recurly/tap-recurly/internal/jsonscan"
+)
+
+// kinds is a set of JSON Schema types; 0 means any.
+type kinds uint8
+
+const (
+	kNull kinds = 1 << iota
+	kBool
+	kInt // integer: a number without fraction or exponent
+	kNum // number, integers included
+	kStr
+	kObj
+	kArr
+)
+
+type kindName struct {
+	k    kinds
+	name string
+}
+
+var kindNames = []kindName{{kNull, "null"}, {kBool, "boolean"}, {kInt, "integer"}, {kNum, "number"}, {kStr, "string"}, {kObj, "object"}, {kArr, "array"}}
+
+func (k kinds) String() string {
+	var names []string
+	for _, kn := range kindNames {
+		if k&kn.k != 0 {
+			names = append(names, kn.name)
+		}
+	}
+	if len(names) == 0 {
+		return "any"
+	}
+	return fmt.Sprint(names)
+}
+
+// node is one (sub)schema as the fast path reads it.
+type node struct {
+	kinds    kinds
+	dateTime bool   // format date-time
+	props    []prop // declared properties in schema order; nil: none declared (an open object)
+	byName   map[string]int
+	required uint64 // bit i: props[i] is required
+	items    *node  // nil: any items
+}
+
+type prop struct {
+	name   string
+	quoted string // the name as a record writes it: "name", with its quotes
+	node   *node  // nil: any value
+	// The first 16 bytes of quoted as two little-endian words, and masks
+	// of the bytes quoted has (see scanner.expected).
+	w0, w1, m0, m1 uint64
+}
+
+// newProp builds a prop for name, spelled rawKey in the schema.
+func newProp(name string, rawKey []byte, child *node) prop {
+	p := prop{name: name, quoted: string(rawKey), node: child}
+	var buf [16]byte
+	n := copy(buf[:], rawKey)
+	p.w0, p.w1 = binary.LittleEndian.Uint64(buf[:8]), binary.LittleEndian.Uint64(buf[8:])
+	for k := range n {
+		if k < 8 {
+			p.m0 |= 0xff << (8 * k)
+		} else {
+			p.m1 |= 0xff << (8 * (k - 8))
+		}
+	}
+	return p
+}
+
+// Schema is a stream's record schema compiled for Conform and Validate.
+// It is immutable and safe for concurrent use.
+type Schema struct {
+	root   *node
+	full   *jsonschema.Schema
+	opaque bool
+}
+
+// Opaque reports whether the schema uses keywords Conform does not check,
+// so that only Validate can tell whether a record satisfies it.
+func (s *Schema) Opaque() bool { return s.opaque }
+
+// Compile compiles a JSON Schema (draft 4/7 keywords) for Conform and
+// Validate. The error is for a schema jsonschema/v5 refuses.
+func Compile(schema []byte) (*Schema, error) {
+	c := jsonschema.NewCompiler()
+	c.Draft = jsonschema.Draft7
+	c.AssertFormat = true
+	const url = "mem:///schema.json"
+	if err := c.AddResource(url, bytes.NewReader(schema)); err != nil {
+		return nil, fmt.Errorf("conform: schema: %w", err)
+	}
+	full, err := c.Compile(url)
+	if err != nil {
+		return nil, fmt.Errorf("conform: schema: %w", err)
+	}
+	root, ok := compileNode(schema)
+	return &Schema{root: root, full: full, opaque: !ok}, nil
+}
+
+// annotations are keywords that never fail a value.
+var annotations = map[string]bool{"description": true, "title": true, "default": true, "examples": true, "$schema": true, "$comment": true}
+
+// compileNode reads one (sub)schema; ok is false when it holds a keyword
+// the fast path does not check.
+func compileNode(raw []byte) (*node, bool) {
+	raw = bytes.TrimSpace(raw)
+	if string(raw) == "true" {
+		return nil, true // accepts anything
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return nil, false
+	}
+	n := &node{}
+	for key, val := range m {
+		ok := true
+		switch key {
+		case "type":
+			n.kinds, ok = compileType(val)
+		case "format":
+			n.dateTime = string(bytes.TrimSpace(val)) == `"date-time"`
+			ok = n.dateTime
+		case "properties":
+			ok = n.compileProps(val)
+		case "items":
+			n.items, ok = compileNode(val)
+		case "additionalProperties":
+			ok = string(bytes.TrimSpace(val)) == "true"
+		case "required":
+		default:
+			ok = annotations[key]
+		}
+		if !ok {
+			return nil, false
+		}
+	}
+	return n, n.compileRequired(m["required"])
+}
+
+func compileType(raw []byte) (kinds, bool) {
+	var names []string
+	if json.Unmarshal(raw, &names) != nil {
+		var one string
+		if json.Unmarshal(raw, &one) != nil {
+			return 0, false
+		}
+		names = []string{one}
+	}
+	var k kinds
+	for _, name := range names {
+		i := slices.IndexFunc(kindNames, func(kn kindName) bool { return kn.name == name })
+		if i < 0 {
+			return 0, false
+		}
+		k |= kindNames[i].k
+	}
+	if k&kNum != 0 {
+		k |= kInt
+	}
+	return k, k != 0
+}
+
+// compileProps reads "properties" in the schema's order, which the fast
+// path takes as its guess of the next key in a record (see object).
+func (n *node) compileProps(raw []byte) bool {
+	n.props = []prop{}
+	n.byName = map[string]int{}
+	ok := true
+	err := jsonscan.EachMember(raw, func(rawKey, value []byte) bool {
+		name, isStr := jsonscan.String(rawKey)
+		if _, dup := n.byName[name]; dup || !isStr {
+			ok = false
+			return false
+		}
+		var child *node
+		child, ok = compileNode(value)
+		n.byName[name] = len(n.props)
+		n.props = append(n.props, newProp(name, rawKey, child))
+		return ok
+	})
+	return ok && err == nil
+}
+
+// compileRequired marks the required properties: each must be declared,
+// and there may be at most 64 properties then.
+func (n *node) compileRequired(raw []byte) bool {
+	if raw == nil {
+		return true
+	}
+	var names []string
+	if json.Unmarshal(raw, &names) != nil || len(n.props) > 64 {
+		return false
+	}
+	for _, name := range names {
+		i, declared := n.byName[name]
+		if !declared {
+			return false
+		}
+		n.required |= 1 << i
+	}
+	return true
+}
