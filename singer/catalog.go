@@ -289,27 +289,16 @@ func (p catalogParser) object(key string, raw []byte) (map[string]json.RawMessag
 	return m, nil
 }
 
+// entry decodes and checks one catalog entry (streams[i]).
 func (p catalogParser) entry(key string, raw []byte) (CatalogEntry, error) {
 	var e CatalogEntry
 	m, err := p.object(key, raw)
 	if err != nil {
 		return e, err
 	}
-	id, err := p.optString(key+".tap_stream_id", m["tap_stream_id"])
-	if err != nil {
+	if err := p.entryNames(key, m, &e); err != nil {
 		return e, err
 	}
-	if id == nil || *id == "" {
-		return e, p.fail(key+".tap_stream_id", "missing")
-	}
-	e.TapStreamID = *id
-	e.Stream = e.TapStreamID
-	if s, err := p.optString(key+".stream", m["stream"]); err != nil {
-		return e, err
-	} else if s != nil {
-		e.Stream = *s
-	}
-
 	schema, ok := m["schema"]
 	if !ok {
 		return e, p.fail(key+".schema", "missing")
@@ -320,67 +309,82 @@ func (p catalogParser) entry(key string, raw []byte) (CatalogEntry, error) {
 	if e.Schema, err = compactObject(schema); err != nil {
 		return e, p.fail(key+".schema", "%v", err)
 	}
-
 	if e.KeyProperties, err = p.optStrings(key+".key_properties", m["key_properties"]); err != nil {
 		return e, err
 	}
-	if s, err := p.optString(key+".replication_key", m["replication_key"]); err != nil {
-		return e, err
-	} else if s != nil {
-		e.ReplicationKey = *s
-	}
-	if s, err := p.optString(key+".replication_method", m["replication_method"]); err != nil {
-		return e, err
-	} else if s != nil {
-		e.ReplicationMethod = *s
-	}
-	if s, err := p.optString(key+".description", m["description"]); err != nil {
-		return e, err
-	} else if s != nil {
-		e.Description = *s
-	}
-	if b, err := p.optBool(key+".selected", m["selected"]); err != nil {
-		return e, err
-	} else {
-		e.Selected = b
-	}
-
 	if e.KeyProperties == nil {
 		e.KeyProperties = []string{}
 	}
-	e.Metadata = Metadata{}
-	raw, ok = m["metadata"]
-	if !ok || jsonKind(raw) == 'n' {
-		return e, nil
+	if e.Selected, err = p.optBool(key+".selected", m["selected"]); err != nil {
+		return e, err
+	}
+	e.Metadata, err = p.entryMetadata(key, m["metadata"])
+	return e, err
+}
+
+// entryNames reads an entry's string keys: tap_stream_id (required, not
+// empty), stream (defaults to tap_stream_id), replication_key,
+// replication_method and description.
+func (p catalogParser) entryNames(key string, m map[string]json.RawMessage, e *CatalogEntry) error {
+	id, err := p.optString(key+".tap_stream_id", m["tap_stream_id"])
+	if err != nil {
+		return err
+	}
+	if id == nil || *id == "" {
+		return p.fail(key+".tap_stream_id", "missing")
+	}
+	e.TapStreamID, e.Stream = *id, *id
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"stream", &e.Stream}, {"replication_key", &e.ReplicationKey}, {"replication_method", &e.ReplicationMethod}, {"description", &e.Description}} {
+		s, err := p.optString(key+"."+f.name, m[f.name])
+		if err != nil {
+			return err
+		}
+		if s != nil {
+			*f.dst = *s
+		}
+	}
+	return nil
+}
+
+// entryMetadata decodes an entry's metadata array (absent or null: empty),
+// refusing a breadcrumb listed twice.
+func (p catalogParser) entryMetadata(key string, raw json.RawMessage) (Metadata, error) {
+	if raw == nil || jsonKind(raw) == 'n' {
+		return Metadata{}, nil
 	}
 	if jsonKind(raw) != '[' {
-		return e, p.fail(key+".metadata", "not an array (got %s)", kindName(raw))
+		return nil, p.fail(key+".metadata", "not an array (got %s)", kindName(raw))
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {
-		return e, p.fail(key+".metadata", "%v", err)
+		return nil, p.fail(key+".metadata", "%v", err)
 	}
-	e.Metadata = make(Metadata, 0, len(items))
+	md := make(Metadata, 0, len(items))
 	seen := make(map[string]int, len(items))
 	for j, item := range items {
 		mkey := key + ".metadata[" + strconv.Itoa(j) + "]"
 		me, err := p.metadataEntry(mkey, item)
 		if err != nil {
-			return e, err
+			return nil, err
 		}
 		bc := strings.Join(me.Breadcrumb, "\x00")
 		if len(me.Breadcrumb) == 0 {
 			bc = "\x01" // distinct from [""]
 		}
 		if k, dup := seen[bc]; dup {
-			return e, p.fail(mkey+".breadcrumb", "duplicate %s (also %s.metadata[%d])", breadcrumbString(me.Breadcrumb), key, k)
+			return nil, p.fail(mkey+".breadcrumb", "duplicate %s (also %s.metadata[%d])", breadcrumbString(me.Breadcrumb), key, k)
 		}
 		seen[bc] = j
-		e.Metadata = append(e.Metadata, me)
+		md = append(md, me)
 	}
-	return e, nil
+	return md, nil
 }
 
+// metadataEntry decodes and checks one metadata item: a breadcrumb and a
+// metadata object whose known keys have the right types.
 func (p catalogParser) metadataEntry(key string, raw []byte) (MetadataEntry, error) {
 	var me MetadataEntry
 	m, err := p.object(key, raw)
@@ -404,65 +408,59 @@ func (p catalogParser) metadataEntry(key string, raw []byte) (MetadataEntry, err
 	if !ok {
 		return me, p.fail(key+".metadata", "missing")
 	}
-	if jsonKind(md) != '{' {
-		return me, p.fail(key+".metadata", "not an object (got %s)", kindName(md))
-	}
 	fields, err := p.object(key+".metadata", md)
 	if err != nil {
 		return me, err
 	}
 	me.Metadata = make(map[string]any, len(fields))
 	for k, v := range fields {
-		vkey := key + ".metadata." + k
-		var val any
-		switch k {
-		case Inclusion:
-			s, err := p.optString(vkey, v)
-			if err != nil {
-				return me, err
-			}
-			if s != nil {
-				switch *s {
-				case InclusionAutomatic, InclusionAvailable, InclusionUnsupported:
-				default:
-					return me, p.fail(vkey, "%q is not one of automatic, available, unsupported", *s)
-				}
-				val = *s
-			}
-		case Selected, SelectedByDefault:
-			b, err := p.optBool(vkey, v)
-			if err != nil {
-				return me, err
-			}
-			if b != nil {
-				val = *b
-			}
-		case TableKeyProperties, ValidReplicationKeys:
-			ss, err := p.optStrings(vkey, v)
-			if err != nil {
-				return me, err
-			}
-			if ss != nil {
-				val = ss
-			}
-		case ForcedReplicationMethod, ReplicationMethod, ReplicationKey:
-			s, err := p.optString(vkey, v)
-			if err != nil {
-				return me, err
-			}
-			if s != nil {
-				val = *s
-			}
-		default:
-			dec := json.NewDecoder(bytes.NewReader(v))
-			dec.UseNumber()
-			if err := dec.Decode(&val); err != nil {
-				return me, p.fail(vkey, "%v", err)
-			}
+		if me.Metadata[k], err = p.metadataValue(key+".metadata."+k, k, v); err != nil {
+			return me, err
 		}
-		me.Metadata[k] = val
 	}
 	return me, nil
+}
+
+// metadataValue decodes the value of metadata key k, checking the type of
+// the keys Singer defines; null (and an absent value) is nil.
+func (p catalogParser) metadataValue(vkey, k string, v json.RawMessage) (any, error) {
+	switch k {
+	case Inclusion:
+		s, err := p.optString(vkey, v)
+		if err != nil || s == nil {
+			return nil, err
+		}
+		switch *s {
+		case InclusionAutomatic, InclusionAvailable, InclusionUnsupported:
+			return *s, nil
+		}
+		return nil, p.fail(vkey, "%q is not one of automatic, available, unsupported", *s)
+	case Selected, SelectedByDefault:
+		b, err := p.optBool(vkey, v)
+		if err != nil || b == nil {
+			return nil, err
+		}
+		return *b, nil
+	case TableKeyProperties, ValidReplicationKeys:
+		ss, err := p.optStrings(vkey, v)
+		if err != nil || ss == nil {
+			return nil, err
+		}
+		return ss, nil
+	case ForcedReplicationMethod, ReplicationMethod, ReplicationKey:
+		s, err := p.optString(vkey, v)
+		if err != nil || s == nil {
+			return nil, err
+		}
+		return *s, nil
+	}
+	var val any
+	dec := json.NewDecoder(bytes.NewReader(v))
+	dec.UseNumber()
+	if err := dec.Decode(&val); err != nil {
+		return nil, p.fail(vkey, "%v", err)
+	}
+	return val, nil
 }
 
 // optString decodes an optional string; nil when absent or null.
