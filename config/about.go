@@ -5,25 +5,34 @@ import (
 	"strings"
 )
 
-// JSONSchema describes the config file as a JSON Schema, for --about.
-// Secret settings are marked writeOnly and secret.
+// JSONSchema describes the config file as a JSON Schema (draft 7), for
+// --about; Parse checks every config file against this same schema (see
+// validate.go). Secret settings are marked writeOnly and secret. null
+// means unset for an optional setting.
 func JSONSchema() map[string]any {
 	props := map[string]any{}
 	var required []string
 	for _, s := range Settings {
 		p := map[string]any{"description": s.Description}
+		types := []string{"string"}
 		switch s.Kind {
 		case KindInteger:
-			p["type"] = []string{"integer", "string"}
+			// Stitch and Meltano may pass numbers as strings: "30".
+			types = []string{"integer", "string"}
+			p["pattern"] = `^\s*-?[0-9]+\s*$`
 			if s.Min != 0 || s.Max != 0 {
 				p["minimum"], p["maximum"] = s.Min, s.Max
 			}
 		case KindDate:
-			p["type"] = "string"
-			p["format"] = "date-time"
-		default:
-			p["type"] = "string"
+			p["anyOf"] = []any{map[string]any{"format": "date-time"}, map[string]any{"format": "date"}}
 		}
+		if s.Pattern != "" {
+			p["pattern"] = s.Pattern
+		}
+		if !s.Required {
+			types = append(types, "null")
+		}
+		p["type"] = types
 		if s.Secret {
 			p["writeOnly"] = true
 			p["secret"] = true

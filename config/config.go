@@ -82,6 +82,9 @@ type Setting struct {
 	Default     any // nil when there is none
 	Min, Max    int // for integers; 0,0 means unbounded
 	Description string
+	// Pattern, when set, is the regular expression (RE2, as jsonschema/v5
+	// reads it) a string value must match; published in --about.
+	Pattern string
 
 	// setInt or setStr stores a checked value of the setting's kind into a
 	// Config (setInt for KindInteger, setStr for the others); Parse applies
@@ -93,10 +96,10 @@ type Setting struct {
 
 // Settings lists every config key the tap reads, in documentation order.
 var Settings = []Setting{
-	{Name: "api_key", Kind: KindPassword, Required: true, Secret: true,
+	{Name: "api_key", Kind: KindPassword, Required: true, Secret: true, Pattern: `\S`,
 		Description: "Recurly private API key. Sent as the Basic auth user name; never logged.",
 		setStr:      func(c *Config, v string) error { c.APIKey = Secret(v); return nil }},
-	{Name: "subdomain", Kind: KindString, Required: true,
+	{Name: "subdomain", Kind: KindString, Required: true, Pattern: `^\s*[^/?#. :@\s][^/?#. :@]*\s*$`,
 		Description: "Site subdomain: for mysite.recurly.com use `mysite`. The site is addressed as `subdomain-<name>`.",
 		setStr:      setSubdomain},
 	{Name: "start_date", Kind: KindDate, Required: true,
@@ -108,10 +111,10 @@ var Settings = []Setting{
 	{Name: "quota_limit", Kind: KindInteger, Default: 100, Min: 1, Max: 100,
 		Description: "Percent of the site's API rate-limit window the tap may use (the rest stays for other integrations).",
 		setInt:      func(c *Config, n int) { c.QuotaLimit = n }},
-	{Name: "user_agent", Kind: KindString,
+	{Name: "user_agent", Kind: KindString, Pattern: `^\s*[^\r\n]*\s*$`,
 		Description: "Extra text for the User-Agent header, for example a contact address; `tap-recurly/<version>` is always sent.",
 		setStr:      setUserAgent},
-	{Name: "base_url", Kind: KindString, Default: client.DefaultBaseURL,
+	{Name: "base_url", Kind: KindString, Default: client.DefaultBaseURL, Pattern: `^\s*https?://[^/?#\s]`,
 		Description: "API base URL. Plain http is refused unless the host is loopback (the simulated site).",
 		setStr:      setBaseURL},
 	{Name: "max_workers", Kind: KindInteger, Default: 4, Min: 1, Max: 64,
@@ -164,8 +167,13 @@ func Parse(name string, data []byte, now time.Time) (*Config, []string, error) {
 		return nil, nil, probs
 	}
 	warnings := unknownKeys(name, raw)
+	failed := schemaProblems(data, raw)
 	cfg := &Config{}
 	for _, s := range Settings {
+		if keyword, bad := failed[s.Name]; bad {
+			probs.add(s.Name, "%s", s.explain(keyword, raw[s.Name]))
+			continue
+		}
 		s.apply(cfg, raw[s.Name], probs)
 	}
 	if !cfg.StartDate.IsZero() && cfg.StartDate.After(now) {
@@ -212,14 +220,14 @@ func unknownKeys(name string, raw map[string]json.RawMessage) []string {
 	return warnings
 }
 
-// apply checks the setting's raw value (nil when absent) and stores it, or
-// its default, into cfg; problems go to probs.
+// apply stores the setting's value (nil when absent), which the settings
+// schema has accepted, or its default, into cfg. What the schema cannot
+// say is checked here: the range of an integer given as a string, and the
+// setters' own checks (a date that parses, http only for loopback hosts,
+// no credentials in base_url).
 func (s Setting) apply(cfg *Config, v json.RawMessage, probs *Problems) {
 	if v == nil || string(bytes.TrimSpace(v)) == "null" {
-		switch {
-		case s.Required:
-			probs.add(s.Name, "required")
-		case s.Default != nil:
+		if s.Default != nil {
 			s.store(cfg, s.Default, probs)
 		}
 		return
@@ -242,12 +250,7 @@ func (s Setting) apply(cfg *Config, v json.RawMessage, probs *Problems) {
 		probs.add(s.Name, "must be a string, got %s", jsonKind(v))
 		return
 	}
-	str = strings.TrimSpace(str)
-	if str == "" && s.Required {
-		probs.add(s.Name, "required, got an empty string")
-		return
-	}
-	s.store(cfg, str, probs)
+	s.store(cfg, strings.TrimSpace(str), probs)
 }
 
 // store hands a checked value (int or string, by kind) to the setting's

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/tap-recurly/tap-recurly/client"
 )
@@ -180,4 +183,61 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("invalid config accepted: %+v", c)
 		}
 	})
+}
+
+// TestSchemaEnforced: each problem a JSON Schema can state is found by the
+// schema --about publishes (compiled here on its own, from its JSON), and
+// Parse reports it under that key; the hand-written checks are left with
+// what a schema cannot say.
+func TestSchemaEnforced(t *testing.T) {
+	doc, err := json.Marshal(JSONSchema())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat = true
+	if err := c.AddResource("about.json", bytes.NewReader(doc)); err != nil {
+		t.Fatal(err)
+	}
+	published, err := c.Compile("about.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := `"api_key":"k","subdomain":"a","start_date":"2020-01-01"`
+	tests := []struct {
+		json, key string
+		schema    bool // the published schema refuses it
+	}{
+		{`{"subdomain":"a","start_date":"2020-01-01"}`, "api_key", true},
+		{`{` + base + `,"quota_limit":150}`, "quota_limit", true},
+		{`{` + base + `,"quota_limit":1.5}`, "quota_limit", true},
+		{`{` + base + `,"quota_limit":"abc"}`, "quota_limit", true},
+		{`{` + base + `,"max_workers":{}}`, "max_workers", true},
+		{`{"api_key":"  ","subdomain":"a","start_date":"2020-01-01"}`, "api_key", true},
+		{`{"api_key":null,"subdomain":"a","start_date":"2020-01-01"}`, "api_key", true},
+		{`{"api_key":"k","subdomain":"a.recurly.com","start_date":"2020-01-01"}`, "subdomain", true},
+		{`{"api_key":"k","subdomain":"a","start_date":"yesterday"}`, "start_date", true},
+		{`{` + base + `,"user_agent":"a\nb"}`, "user_agent", true},
+		{`{` + base + `,"base_url":"ftp://x"}`, "base_url", true},
+		// What a schema cannot say stays hand-written.
+		{`{` + base + `,"quota_limit":"150"}`, "quota_limit", false},
+		{`{` + base + `,"base_url":"http://example.com"}`, "base_url", false},
+		{`{` + base + `,"base_url":"https://u:p@example.com"}`, "base_url", false},
+		{`{"api_key":"k","subdomain":"a","start_date":"2030-01-01"}`, "start_date", false},
+	}
+	for _, tc := range tests {
+		var v any
+		dec := json.NewDecoder(strings.NewReader(tc.json))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		if refused := published.Validate(v) != nil; refused != tc.schema {
+			t.Errorf("%s: the published schema refuses it: %v, want %v", tc.json, refused, tc.schema)
+		}
+		_, _, err := Parse("config.json", []byte(tc.json), now)
+		if err == nil || !strings.HasPrefix(err.Error(), "config.json: "+tc.key+": ") {
+			t.Errorf("%s: Parse error %v, want one about %s", tc.json, err, tc.key)
+		}
+	}
 }
