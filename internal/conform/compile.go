@@ -65,11 +65,14 @@ func (k kinds) String() string {
 // node is one (sub)schema as the fast path reads it.
 type node struct {
 	kinds    kinds
-	dateTime bool   // format date-time
-	props    []prop // declared properties in schema order; nil: none declared (an open object)
-	byName   map[string]int
-	required uint64 // bit i: props[i] is required
-	items    *node  // nil: any items
+	dateTime bool // format date-time
+	// plainString: a string is valid here whatever it holds (type allows
+	// string, no format), the case object checks inline.
+	plainString bool
+	props       []prop // declared properties in schema order; nil: none declared (an open object)
+	byName      map[string]int
+	required    uint64 // bit i: props[i] is required
+	items       *node  // nil: any items
 }
 
 type prop struct {
@@ -164,6 +167,7 @@ func compileNode(raw []byte) (*node, bool) {
 			return nil, false
 		}
 	}
+	n.plainString = (n.kinds == 0 || n.kinds&kStr != 0) && !n.dateTime
 	return n, n.compileRequired(m["required"])
 }
 

@@ -282,8 +282,14 @@ func (c *scanner) object(n *node, i int) (int, error) {
 			return 0, errTruncated
 		}
 		j = space(c.b, j+1)
-		end, err := c.value(child, j)
-		if err != nil {
+		var end int
+		var err error
+		if child != nil && child.plainString && j < len(c.b) && c.b[j] == '"' {
+			end, _ = stringEnd(c.b, j) // the commonest member: a string where a string goes
+			if end < 0 {
+				return 0, errTruncated
+			}
+		} else if end, err = c.value(child, j); err != nil {
 			return 0, err
 		}
 		j = space(c.b, end)
