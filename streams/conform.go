@@ -67,7 +67,7 @@ func (s *Syncer) conformRecord(m *member, r *record, src sourceRecord) error {
 		var ce *conform.Error
 		if errors.As(err, &ce) {
 			return &RecordError{Stream: st.Name, ID: r.id(), Index: src.i, Problem: fmt.Sprintf(
-				"field %s: %s; the stream stops at its last STATE (to sync it without the field, deselect it in the catalog)", ce.Pointer, ce.Problem)}
+				"field %s: %s; a rerun stops here too until the data is fixed or the field is deselected in the catalog", ce.Pointer, ce.Problem)}
 		}
 		return &RecordError{Stream: st.Name, ID: r.id(), Index: src.i, Problem: err.Error()}
 	}
