@@ -54,20 +54,27 @@ func (e CatalogEntry) MarshalJSON() ([]byte, error) {
 }
 
 // CatalogError is the error ParseCatalog returns for a malformed catalog.
-// Its message is one line: "File: Key: Msg", e.g.
+// Its message is one line per problem: "File: Key: Msg", e.g.
 // "catalog.json: streams[3].metadata[0].breadcrumb: not an array of strings".
 type CatalogError struct {
 	File string // the catalog file name given to ParseCatalog
 	Key  string // path of the offending key; empty for the whole document
 	Msg  string
+	// Others are further problems found with it (other keys the catalog
+	// shape refuses), in document order; each is one more line.
+	Others []*CatalogError
 }
 
 // Error implements error.
 func (e *CatalogError) Error() string {
+	line := e.File + ": " + e.Key + ": " + e.Msg
 	if e.Key == "" {
-		return e.File + ": " + e.Msg
+		line = e.File + ": " + e.Msg
 	}
-	return e.File + ": " + e.Key + ": " + e.Msg
+	for _, o := range e.Others {
+		line += "\n" + o.Error()
+	}
+	return line
 }
 
 // NewCatalogEntry builds the discovery entry for a stream: tap_stream_id
@@ -226,6 +233,10 @@ func MarshalCatalog(c *Catalog) ([]byte, error) {
 // replication keys strings). A missing stream defaults to tap_stream_id;
 // missing key_properties and metadata are empty (non-nil). Unknown keys
 // are ignored.
+//
+// The shape is checked first against CatalogShape with jsonschema/v5, and
+// every key it refuses is reported at once, one line each (the error's
+// Others); the duplicates a schema cannot see are checked while decoding.
 func ParseCatalog(name string, data []byte) (*Catalog, error) {
 	p := catalogParser{file: name}
 	if !json.Valid(data) {
@@ -237,6 +248,9 @@ func ParseCatalog(name string, data []byte) (*Catalog, error) {
 			msg = fmt.Sprintf("not valid JSON: %v (at byte %d)", se, se.Offset)
 		}
 		return nil, p.fail("", "%s", msg)
+	}
+	if err := p.checkShape(data); err != nil {
+		return nil, err
 	}
 	top, err := p.object("", data)
 	if err != nil {

@@ -405,3 +405,41 @@ func TestMetadataSetAndLookup(t *testing.T) {
 		t.Errorf("Set on nil map: %v", md)
 	}
 }
+
+// TestCatalogShape: the shape schema alone finds what ParseCatalog reports
+// (bar the duplicates), in the same words, and every refused key is
+// reported at once, one line each, in document order.
+func TestCatalogShape(t *testing.T) {
+	const ok = `"schema":{}`
+	p := catalogParser{file: "cat.json"}
+	for data, want := range map[string]string{
+		`[]`:                         "cat.json: not an object (got array)",
+		`{"stream":[]}`:              "cat.json: streams: missing",
+		`{"streams":null}`:           "cat.json: streams: not an array (got null)",
+		`{"streams":[{` + ok + `}]}`: "cat.json: streams[0].tap_stream_id: missing",
+		`{"streams":[{"tap_stream_id":"",` + ok + `}]}`:                                                                   "cat.json: streams[0].tap_stream_id: missing",
+		`{"streams":[{"tap_stream_id":"a",` + ok + `,"key_properties":["id",1]}]}`:                                        "cat.json: streams[0].key_properties: not an array of strings (got array)",
+		`{"streams":[{"tap_stream_id":"a",` + ok + `,"metadata":[{"breadcrumb":[],"metadata":{"inclusion":"always"}}]}]}`: `cat.json: streams[0].metadata[0].metadata.inclusion: "always" is not one of automatic, available, unsupported`,
+		`{"streams":[{"tap_stream_id":"a",` + ok + `,"metadata":[{"breadcrumb":[],"metadata":{"inclusion":3}}]}]}`:        `cat.json: streams[0].metadata[0].metadata.inclusion: not a string (got number)`,
+	} {
+		if err := p.checkShape([]byte(data)); err == nil || err.Error() != want {
+			t.Errorf("%s: shape error %v, want %q", data, err, want)
+		}
+	}
+	data := `{"streams":[{"tap_stream_id":"a",` + ok + `,"selected":"yes"},{"tap_stream_id":1,"schema":[]},` +
+		`{"tap_stream_id":"c",` + ok + `,"metadata":[{"breadcrumb":["properties",2]}]}]}`
+	want := []string{
+		"cat.json: streams[0].selected: not a boolean (got string)",
+		"cat.json: streams[1].schema: not an object (got array)",
+		"cat.json: streams[1].tap_stream_id: not a string (got number)",
+		"cat.json: streams[2].metadata[0].breadcrumb: not an array of strings (got array)",
+		"cat.json: streams[2].metadata[0].metadata: missing",
+	}
+	_, err := ParseCatalog("cat.json", []byte(data))
+	if err == nil || err.Error() != strings.Join(want, "\n") {
+		t.Fatalf("error:\n%v\nwant:\n%s", err, strings.Join(want, "\n"))
+	}
+	if _, dupErr := ParseCatalog("cat.json", []byte(`{"streams":[{"tap_stream_id":"a",`+ok+`},{"tap_stream_id":"a",`+ok+`}]}`)); dupErr == nil {
+		t.Fatal("a duplicate tap_stream_id passed")
+	}
+}

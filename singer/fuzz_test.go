@@ -41,8 +41,11 @@ func FuzzParseCatalog(f *testing.F) {
 			if _, ok := err.(*CatalogError); !ok {
 				t.Fatalf("error is %T, not *CatalogError: %v", err, err)
 			}
-			if bytes.ContainsAny([]byte(err.Error()), "\n") {
-				t.Fatalf("multi-line error: %q", err.Error())
+			// One line per problem, each naming the file.
+			for _, line := range bytes.Split([]byte(err.Error()), []byte("\n")) {
+				if !bytes.HasPrefix(line, []byte("catalog.json: ")) || len(line) == len("catalog.json: ") {
+					t.Fatalf("error line %q does not name the file and a problem: %q", line, err.Error())
+				}
 			}
 			return
 		}
