@@ -47,20 +47,8 @@ type kindName struct {
 	name string
 }
 
+// kindNames are the JSON Schema type names, null first.
 var kindNames = []kindName{{kNull, "null"}, {kBool, "boolean"}, {kInt, "integer"}, {kNum, "number"}, {kStr, "string"}, {kObj, "object"}, {kArr, "array"}}
-
-func (k kinds) String() string {
-	var names []string
-	for _, kn := range kindNames {
-		if k&kn.k != 0 {
-			names = append(names, kn.name)
-		}
-	}
-	if len(names) == 0 {
-		return "any"
-	}
-	return fmt.Sprint(names)
-}
 
 // node is one (sub)schema as the fast path reads it.
 type node struct {
