@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -118,5 +120,44 @@ func checkChildBookmarksFollowRecords(t *testing.T, out []byte, names ...string)
 				}
 			}
 		}
+	}
+}
+
+// TestWindowsStayWithinTheRange reads a listing of 36 years in 11 windows
+// (max_workers 64 as a user would set it, start_date 1990): no list request
+// asks for records from before the start date, and every record comes out.
+// Splitting that range once overflowed (span x 10 passes 292 years) and
+// re-read 1957-1990 in windows ending before they began.
+func TestWindowsStayWithinTheRange(t *testing.T) {
+	begin, end := time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	srv := newSite(t, recurlytest.Config{Seed: 5, Start: begin, End: end, Counts: recurlytest.Counts{Transactions: 2400}})
+	out, _, err := runSync(t, context.Background(), srv, everything(t, "transactions"), runOpts{opts: streams.Options{
+		StartDate: begin, MaxWorkers: 64, Windows: 64, MinWindowPages: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lists := 0
+	for _, r := range srv.Site.Requests() {
+		q, err := url.ParseQuery(r.RawQuery)
+		if err != nil || r.Method != http.MethodGet || q.Get("begin_time") == "" {
+			continue
+		}
+		lists++
+		bt, err := time.Parse(time.RFC3339, q.Get("begin_time"))
+		if err != nil || bt.Before(begin) {
+			t.Errorf("%s %s?%s: begin_time before the start date %s", r.Method, r.Path, r.RawQuery, begin.Format(time.RFC3339))
+		}
+	}
+	if lists < 11 {
+		t.Errorf("%d list requests: the range was not split as the test means it to be", lists)
+	}
+	got, want := out.ids("transactions", "id"), siteIDs(srv, "transactions")
+	for id := range want {
+		if got[id] == 0 {
+			t.Errorf("transaction %s not emitted", id)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d transactions emitted, the site holds %d", len(got), len(want))
 	}
 }

@@ -227,22 +227,32 @@ func maxWindows(begin, end time.Time, n int, minSpan time.Duration) int {
 	return 1
 }
 
-// split cuts [begin, end] into k windows of equal length. Window bounds are
-// inclusive, as the API's begin_time and end_time are, so a record on a
-// boundary second is read by both neighbours (a duplicate, never a loss).
+// split cuts [begin, end] into k windows of equal length, to the second.
+// Window bounds are inclusive, as the API's begin_time and end_time are, so
+// a record on a boundary second is read by both neighbours (a duplicate,
+// never a loss). The windows are in order and contiguous, and cover
+// exactly [begin, end] for any k >= 1 and any span: bound i is
+// begin + span*i/k seconds, worked out as q*i + r*i/k (span = q*k + r),
+// which cannot overflow as span*i can.
 func split(begin, end time.Time, k int) []*window {
-	span := end.Sub(begin)
+	from, span := begin.Unix(), end.Unix()-begin.Unix()
+	q, r := span/int64(k), span%int64(k)
+	bound := func(i int) time.Time {
+		switch i {
+		case 0:
+			return begin
+		case k:
+			return end
+		}
+		t := time.Unix(from+q*int64(i)+r*int64(i)/int64(k), 0).In(begin.Location())
+		if t.Before(begin) {
+			return begin // a begin within its first second
+		}
+		return t
+	}
 	out := make([]*window, k)
 	for i := range k {
-		b := begin.Add(span * time.Duration(i) / time.Duration(k)).Truncate(time.Second)
-		e := begin.Add(span * time.Duration(i+1) / time.Duration(k)).Truncate(time.Second)
-		if i == 0 {
-			b = begin
-		}
-		if i == k-1 {
-			e = end
-		}
-		out[i] = &window{idx: i, begin: b, end: e}
+		out[i] = &window{idx: i, begin: bound(i), end: bound(i + 1)}
 	}
 	return out
 }
