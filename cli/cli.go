@@ -84,8 +84,37 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return run(args, env{stdout: stdout, stderr: stderr, now: time.Now, signals: sigs})
 }
 
+// run runs the command with args in e and returns the process exit code.
 func run(args []string, e env) int {
 	var o options
+	cmd := newCommand(&o, e)
+	cmd.SetArgs(args)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	watchSignals(ctx, cancel, e.signals)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var sigErr signalError
+	if errors.As(context.Cause(ctx), &sigErr) {
+		fmt.Fprintf(e.stderr, "tap-recurly: %s; the last STATE written is safe to resume from\n", sigErr)
+		if sigErr.sig == syscall.SIGTERM {
+			return ExitSIGTERM
+		}
+		return ExitSIGINT
+	}
+	reportError(err, o.logFormat, e.stderr)
+	var in inputError
+	var probs *config.Problems
+	if errors.As(err, &in) || errors.As(err, &probs) {
+		return ExitBadInput
+	}
+	return ExitFailure
+}
+
+// newCommand is the tap's command, parsing its flags into o.
+func newCommand(o *options, e env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "tap-recurly",
 		Short: "Singer tap for the Recurly API v2018-08-09",
@@ -100,10 +129,9 @@ func run(args []string, e env) int {
 			if !cmd.Flags().Changed("log-level") {
 				o.logLevelSource = "LOG_LEVEL"
 			}
-			return execute(cmd.Context(), o, e)
+			return execute(cmd.Context(), *o, e)
 		},
 	}
-	cmd.SetArgs(args)
 	cmd.SetOut(e.stderr) // help and usage go to stderr: stdout is for Singer only
 	cmd.SetErr(e.stderr)
 	f := cmd.Flags()
@@ -119,45 +147,36 @@ func run(args []string, e env) int {
 	f.StringVar(&o.logLevel, "log-level", os.Getenv("LOG_LEVEL"), "log level: debug, info, warn or error (env LOG_LEVEL)")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format on stderr: text or json")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return inputError{err} })
+	return cmd
+}
 
-	ctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
-	if e.signals != nil {
-		go func() {
-			select {
-			case sig := <-e.signals:
-				cancel(signalError{sig})
-			case <-ctx.Done():
-			}
-		}()
+// watchSignals cancels ctx with a signalError when a signal arrives on
+// signals (nil: none), until ctx is done.
+func watchSignals(ctx context.Context, cancel context.CancelCauseFunc, signals <-chan os.Signal) {
+	if signals == nil {
+		return
 	}
-	err := cmd.ExecuteContext(ctx)
-	if err == nil {
-		return ExitOK
-	}
-	var sigErr signalError
-	if errors.As(context.Cause(ctx), &sigErr) {
-		fmt.Fprintf(e.stderr, "tap-recurly: %s; the last STATE written is safe to resume from\n", sigErr)
-		if sigErr.sig == syscall.SIGTERM {
-			return ExitSIGTERM
+	go func() {
+		select {
+		case sig := <-signals:
+			cancel(signalError{sig})
+		case <-ctx.Done():
 		}
-		return ExitSIGINT
-	}
-	report := func(line string) { fmt.Fprintf(e.stderr, "tap-recurly: %s\n", line) }
-	if o.logFormat == logging.FormatJSON {
-		// Keep every stderr line JSON, the last one included.
-		jl := slog.New(slog.NewJSONHandler(e.stderr, nil))
+	}()
+}
+
+// reportError prints err on stderr, one "tap-recurly: " line per line of
+// it; with --log-format json, as JSON log records, so that every stderr
+// line is JSON, the last one included.
+func reportError(err error, logFormat string, stderr io.Writer) {
+	report := func(line string) { fmt.Fprintf(stderr, "tap-recurly: %s\n", line) }
+	if logFormat == logging.FormatJSON {
+		jl := slog.New(slog.NewJSONHandler(stderr, nil))
 		report = func(line string) { jl.Error("tap-recurly: " + line) }
 	}
 	for _, line := range strings.Split(err.Error(), "\n") {
 		report(line)
 	}
-	var in inputError
-	var probs *config.Problems
-	if errors.As(err, &in) || errors.As(err, &probs) {
-		return ExitBadInput
-	}
-	return ExitFailure
 }
 
 func execute(ctx context.Context, o options, e env) error {

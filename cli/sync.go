@@ -22,78 +22,120 @@ import (
 // selectStreams reads the catalog (if any) and returns the streams to sync
 // with their field selections, logging what was chosen and why.
 func selectStreams(o options, log *slog.Logger) ([]streams.Selected, error) {
-	path := o.catalogPath
-	if path == "" {
-		path = o.propertiesPath
+	path, user, err := readCatalog(o)
+	if err != nil {
+		return nil, err
 	}
 	discovered, err := Discover()
 	if err != nil {
 		return nil, err
 	}
-	var user *singer.Catalog
-	if path != "" {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, inputError{fmt.Errorf("%s: cannot read: %s", path, fileerr.Describe(err))}
-		}
-		user, err = singer.ParseCatalog(path, data)
-		if err != nil {
-			return nil, inputError{err}
-		}
-		if err := checkCatalog(path, user); err != nil {
-			return nil, inputError{err}
-		}
-	}
-
 	var selected []streams.Selected
 	var chosen, skipped []string
 	for i := range discovered.Streams {
 		entry := &discovered.Streams[i]
 		st, _ := streams.ByName(entry.TapStreamID)
-		if user == nil && st.OptIn {
-			skipped = append(skipped, fmt.Sprintf("%s (opt-in: one request per record of %s per run; select it in a catalog)", st.Name, st.Parent))
+		if why := skipReason(st, user, path); why != "" {
+			skipped = append(skipped, st.Name+" ("+why+")")
 			continue
 		}
 		if user != nil {
-			ue := user.Entry(entry.TapStreamID)
-			if ue == nil {
-				skipped = append(skipped, st.Name+" (not in "+path+")")
-				continue
-			}
-			if !ue.IsSelected() {
-				skipped = append(skipped, st.Name+" (not selected in "+path+")")
-				continue
-			}
-			// Our schema and inclusion rules are the truth; the user's
-			// catalog contributes only its selection choices, so it cannot
-			// deselect a key property or the replication key.
-			for _, md := range ue.Metadata {
-				if v, ok := md.Metadata[singer.Selected]; ok {
-					entry.Metadata.Set(md.Breadcrumb, singer.Selected, v)
-				}
-			}
-			entry.Selected = ue.Selected
+			applyUserSelection(entry, user.Entry(entry.TapStreamID))
 		}
-		sel, err := entry.Selection()
+		s, desc, err := selectionOf(entry, st, path, log)
 		if err != nil {
-			return nil, inputError{fmt.Errorf("%s: %s: %w", path, st.Name, err)}
-		}
-		for _, w := range sel.Warnings() {
-			log.Warn(fmt.Sprintf("%s: %s: %s", path, st.Name, w))
-		}
-		s := streams.Selected{Stream: st, Schema: sel.Schema}
-		desc := st.Name
-		if !sel.AllSelected() {
-			s.Project = sel.Project
-			var ex []string
-			for _, e := range sel.Excluded() {
-				ex = append(ex, e.Field+" ("+e.Reason+")")
-			}
-			desc += " without " + strings.Join(ex, ", ")
+			return nil, err
 		}
 		chosen = append(chosen, desc)
 		selected = append(selected, s)
 	}
+	logSelection(path, chosen, skipped, log)
+	return selected, nil
+}
+
+// readCatalog reads and checks the --catalog (or --properties) file. With
+// neither given, it returns an empty path and a nil catalog.
+func readCatalog(o options) (string, *singer.Catalog, error) {
+	path := o.catalogPath
+	if path == "" {
+		path = o.propertiesPath
+	}
+	if path == "" {
+		return "", nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", nil, inputError{fmt.Errorf("%s: cannot read: %s", path, fileerr.Describe(err))}
+	}
+	user, err := singer.ParseCatalog(path, data)
+	if err != nil {
+		return "", nil, inputError{err}
+	}
+	if err := checkCatalog(path, user); err != nil {
+		return "", nil, inputError{err}
+	}
+	return path, user, nil
+}
+
+// skipReason says why a stream is not synced ("" when it is): without a
+// catalog, opt-in streams are left out; with one, streams it leaves out or
+// does not select.
+func skipReason(st streams.Stream, user *singer.Catalog, path string) string {
+	if user == nil {
+		if st.OptIn {
+			return fmt.Sprintf("opt-in: one request per record of %s per run; select it in a catalog", st.Parent)
+		}
+		return ""
+	}
+	ue := user.Entry(st.Name)
+	switch {
+	case ue == nil:
+		return "not in " + path
+	case !ue.IsSelected():
+		return "not selected in " + path
+	}
+	return ""
+}
+
+// applyUserSelection copies the selection choices of the user's catalog
+// entry onto the discovered one. Our schema and inclusion rules are the
+// truth; the user's catalog contributes only its selection choices, so it
+// cannot deselect a key property or the replication key.
+func applyUserSelection(entry, ue *singer.CatalogEntry) {
+	for _, md := range ue.Metadata {
+		if v, ok := md.Metadata[singer.Selected]; ok {
+			entry.Metadata.Set(md.Breadcrumb, singer.Selected, v)
+		}
+	}
+	entry.Selected = ue.Selected
+}
+
+// selectionOf is the stream to sync for a selected catalog entry, and how
+// it is described in the log: its name, and the fields left out.
+func selectionOf(entry *singer.CatalogEntry, st streams.Stream, path string, log *slog.Logger) (streams.Selected, string, error) {
+	sel, err := entry.Selection()
+	if err != nil {
+		return streams.Selected{}, "", inputError{fmt.Errorf("%s: %s: %w", path, st.Name, err)}
+	}
+	for _, w := range sel.Warnings() {
+		log.Warn(fmt.Sprintf("%s: %s: %s", path, st.Name, w))
+	}
+	s := streams.Selected{Stream: st, Schema: sel.Schema}
+	desc := st.Name
+	if !sel.AllSelected() {
+		s.Project = sel.Project
+		var ex []string
+		for _, e := range sel.Excluded() {
+			ex = append(ex, e.Field+" ("+e.Reason+")")
+		}
+		desc += " without " + strings.Join(ex, ", ")
+	}
+	return s, desc, nil
+}
+
+// logSelection logs the streams chosen and skipped, and warns when none
+// is chosen.
+func logSelection(path string, chosen, skipped []string, log *slog.Logger) {
 	reason := "no catalog given: every stream selected by default, every field"
 	if path != "" {
 		reason = "from " + path
@@ -105,7 +147,6 @@ func selectStreams(o options, log *slog.Logger) ([]streams.Selected, error) {
 	if len(skipped) > 0 {
 		log.Info("skipped streams: " + strings.Join(skipped, ", "))
 	}
-	return selected, nil
 }
 
 func listOrNone(s []string) string {
