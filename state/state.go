@@ -59,8 +59,10 @@ func Load(path string) (*State, error) {
 
 // Parse reads state JSON from a file named name. An empty document or {}
 // is an empty state. Accepted wrappers: Meltano's {"singer_state": {...}},
-// a STATE message {"type":"STATE","value":{...}} and {"value": {...}}.
+// a STATE message {"type":"STATE","value":{...}} and {"value": {...}}. A
+// leading UTF-8 byte-order mark, as some Windows editors write, is skipped.
 func Parse(name string, data []byte) (*State, error) {
+	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
 	if len(bytes.TrimSpace(data)) == 0 {
 		return &State{Bookmarks: map[string]map[string]string{}}, nil
 	}
@@ -156,7 +158,8 @@ func ParseTime(s string) (time.Time, error) {
 func Format(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // Tracker holds the bookmarks of a running sync. It is safe for concurrent
-// use; bookmarks only move forward.
+// use; bookmarks only move forward. Its zero value is a usable tracker
+// starting from an empty state, as NewTracker(nil) is.
 type Tracker struct {
 	mu      sync.Mutex
 	st      State
@@ -189,6 +192,9 @@ func (t *Tracker) Advance(stream, key string, v time.Time) bool {
 	defer t.mu.Unlock()
 	if cur, ok := t.st.Bookmark(stream, key); ok && !v.After(cur) {
 		return false
+	}
+	if t.st.Bookmarks == nil {
+		t.st.Bookmarks = map[string]map[string]string{} // a zero Tracker
 	}
 	if t.st.Bookmarks[stream] == nil {
 		t.st.Bookmarks[stream] = map[string]string{}

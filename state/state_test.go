@@ -24,6 +24,8 @@ func TestParseShapes(t *testing.T) {
 		{"STATE message", `{"type":"STATE","value":{"bookmarks":{"plans":{"updated_at":"2021-05-05T00:00:00.5Z"}}}}`, "plans", "updated_at", "2021-05-05T00:00:00.5Z", ""},
 		{"null bookmark is none", `{"bookmarks":{"plans":{"updated_at":null}}}`, "plans", "updated_at", "", ""},
 		{"date only", `{"bookmarks":{"plans":{"updated_at":"2021-05-05"}}}`, "plans", "updated_at", "2021-05-05T00:00:00Z", ""},
+		{"UTF-8 byte-order mark", "\uFEFF" + `{"bookmarks":{"plans":{"updated_at":"2021-05-05T00:00:00Z"}}}`, "plans", "updated_at", "2021-05-05T00:00:00Z", ""},
+		{"byte-order mark alone", "\uFEFF", "plans", "updated_at", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,6 +62,7 @@ func TestParseErrors(t *testing.T) {
 		{"bookmark not date", `{"bookmarks":{"accounts":{"updated_at":"last tuesday"}}}`, `state.json: bookmarks.accounts.updated_at: "last tuesday" is not an RFC 3339 timestamp`},
 		{"currently_syncing number", `{"currently_syncing":3}`, "state.json: currently_syncing: must be a string or null"},
 		{"wrapper not object", `{"singer_state":"x"}`, "state.json: singer_state: not a JSON object"},
+		{"two byte-order marks", "\uFEFF\uFEFF{}", "state.json: not a JSON object"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,5 +185,33 @@ func TestSnapshotIfChanged(t *testing.T) {
 		if _, got := tr.SnapshotIfChanged(); got != s.want {
 			t.Fatalf("%s: changed %v, want %v", s.name, got, s.want)
 		}
+	}
+}
+
+// TestZeroTracker: a zero Tracker is usable, as NewTracker(nil) is: it
+// starts empty, takes bookmarks and currently_syncing, and snapshots them.
+func TestZeroTracker(t *testing.T) {
+	var tr Tracker
+	if _, ok := tr.Bookmark("accounts", "updated_at"); ok {
+		t.Fatal("a zero Tracker has a bookmark")
+	}
+	if st, changed := tr.SnapshotIfChanged(); !changed || len(st.Bookmarks) != 0 || st.CurrentlySyncing != nil {
+		t.Fatalf("first snapshot of a zero Tracker = %+v, %v; want an empty state", st, changed)
+	}
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	if !tr.Advance("accounts", "updated_at", t0) {
+		t.Fatal("Advance on a zero Tracker did not move the bookmark")
+	}
+	tr.SetCurrentlySyncing("accounts")
+	st := tr.Snapshot()
+	if got, ok := st.Bookmark("accounts", "updated_at"); !ok || !got.Equal(t0) {
+		t.Fatalf("bookmark = %v %v, want %v", got, ok, t0)
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"bookmarks":{"accounts":{"updated_at":"2024-01-01T00:00:00Z"}},"currently_syncing":"accounts"}`; string(b) != want {
+		t.Fatalf("snapshot = %s, want %s", b, want)
 	}
 }
