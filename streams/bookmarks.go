@@ -104,11 +104,14 @@ func (s *Syncer) advance(l *listing) {
 	}
 }
 
-// finalState writes the run's last STATE, unless nothing at all was
-// written: a run refused by the API on its first request leaves stdout
-// empty.
-func (s *Syncer) finalState() error {
-	if !s.wroteAny.Load() {
+// finalState writes the run's last STATE. A successful run always ends
+// with one, even when it had nothing to read (every bookmark ahead of the
+// run's end, or no stream selected): it carries the state forward, and a
+// caller saving the last STATE finds one. A failed run writes it only if it
+// wrote anything before: a run refused by the API on its first request
+// leaves stdout empty.
+func (s *Syncer) finalState(ok bool) error {
+	if !ok && !s.wroteAny.Load() {
 		return nil
 	}
 	s.stateMu.Lock()

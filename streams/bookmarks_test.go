@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"iter"
 	"net/http"
 	"net/url"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tap-recurly/tap-recurly/client"
 	"github.com/tap-recurly/tap-recurly/recurlytest"
 	"github.com/tap-recurly/tap-recurly/singer"
 	"github.com/tap-recurly/tap-recurly/state"
@@ -159,5 +161,93 @@ func TestWindowsStayWithinTheRange(t *testing.T) {
 	}
 	if len(got) != len(want) {
 		t.Errorf("%d transactions emitted, the site holds %d", len(got), len(want))
+	}
+}
+
+// silent is an API whose lists yield no page at all, not even an empty one.
+type silent struct{ streams.API }
+
+func (silent) List(context.Context, string, client.ListParams) iter.Seq2[*client.Page, error] {
+	return func(func(*client.Page, error) bool) {}
+}
+
+// TestListThatYieldsNothing: a list that yields no page is an empty
+// listing: SCHEMA, no record, no bookmark, a final STATE, no error.
+func TestListThatYieldsNothing(t *testing.T) {
+	srv := newSite(t, recurlytest.Config{Seed: 3})
+	out, res, err := runSync(t, context.Background(), srv, everything(t, "plans", "coupons"), runOpts{api: silent{newClient(t, srv)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 2 || res[0].Records != 0 || res[1].Records != 0 {
+		t.Errorf("results = %+v, want two streams with no records", res)
+	}
+	schemas := 0
+	for _, line := range out.lines {
+		if string(line["type"]) == `"SCHEMA"` {
+			schemas++
+		}
+	}
+	if schemas != 2 || len(out.records) != 0 {
+		t.Errorf("%d SCHEMA lines and records of %d streams, want 2 and none", schemas, len(out.records))
+	}
+	if st := out.lastState(); st == nil || len(st.Bookmarks) != 0 {
+		t.Errorf("last STATE = %+v, want one with no bookmark", st)
+	}
+}
+
+// TestNilStateStartsEmpty: a Syncer with no State runs from an empty state
+// and leaves its tracker in State.
+func TestNilStateStartsEmpty(t *testing.T) {
+	srv := newSite(t, recurlytest.Config{Seed: 3})
+	var buf bytes.Buffer
+	w := singer.NewWriter(&buf)
+	s := &streams.Syncer{API: newClient(t, srv), Out: w, Options: streams.Options{StartDate: startDate}}
+	res, err := s.Run(context.Background(), everything(t, "plans"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := siteMaxReplication(srv, "plans")
+	if got, ok := s.State.Bookmark("plans", "updated_at"); !ok || !got.Equal(want) {
+		t.Errorf("plans bookmark = %v %v, want %v", got, ok, want)
+	}
+	if len(res) != 1 || int(res[0].Records) != len(siteIDs(srv, "plans")) {
+		t.Errorf("results = %+v, want every plan", res)
+	}
+}
+
+// TestSuccessfulRunEndsWithState: a run that has nothing to read still
+// ends with a STATE line (carrying the state it was given), so that a
+// script saving the last STATE always finds one.
+func TestSuccessfulRunEndsWithState(t *testing.T) {
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	ahead := state.Format(now.Add(3 * time.Hour))
+	initial, err := state.Parse("state.json", []byte(`{"bookmarks":{"plans":{"updated_at":"`+ahead+`"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		sel  []streams.Selected
+	}{
+		{"the bookmark a few hours ahead", everything(t, "plans")},
+		{"no stream selected", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newSite(t, recurlytest.Config{Seed: 3})
+			out, _, err := runSync(t, context.Background(), srv, tt.sel, runOpts{initial: initial, opts: streams.Options{Now: func() time.Time { return now }}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(out.lines); n == 0 || string(out.lines[n-1]["type"]) != `"STATE"` {
+				t.Fatalf("output of %d lines does not end with a STATE", n)
+			}
+			if got, ok := out.lastState().Bookmark("plans", "updated_at"); !ok || state.Format(got) != ahead {
+				t.Errorf("last STATE plans bookmark = %v %v, want %s", got, ok, ahead)
+			}
+		})
 	}
 }

@@ -22,9 +22,12 @@ func (s *Syncer) start(ctx context.Context, p *pool, l *listing) error {
 	s.stateMu.Unlock()
 	next, stop := iter.Pull2(s.API.List(ctx, head.path, head.params))
 	defer stop()
-	first, err, _ := next()
+	first, err, ok := next()
 	if err != nil {
 		return fmt.Errorf("%s: %w", l.names(), err)
+	}
+	if !ok {
+		first = &client.Page{} // an API that yields no page: an empty listing
 	}
 	out, err := s.writePage(ctx, &head, first)
 	if err != nil {

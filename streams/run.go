@@ -83,8 +83,10 @@ type Result struct {
 // Syncer runs the one sync loop shared by every stream. Fill in its
 // fields, then call Run once.
 type Syncer struct {
-	API     API
-	Out     Output
+	API API
+	Out Output
+	// State holds the bookmarks the run starts from and moves; nil: Run
+	// starts from an empty state (a new Tracker, left in State).
 	State   *state.Tracker
 	Options Options
 
@@ -121,19 +123,27 @@ func (s *Syncer) now() time.Time {
 // on error, for the streams that ran) and the first error that stopped the
 // run.
 func (s *Syncer) Run(ctx context.Context, selected []Selected) ([]Result, error) {
+	if s.State == nil {
+		s.State = &state.Tracker{}
+	}
 	listings := s.plan(selected, s.runEnd())
-	stopMetrics := s.startMetrics(listings)
-	err := s.readAll(ctx, listings)
-	stopMetrics()
+	err := s.readAllMetered(ctx, listings)
 	s.reportSchema(listings)
 	if err == nil {
 		err = ctx.Err()
 	}
 	s.State.SetCurrentlySyncing("")
-	if stateErr := s.finalState(); err == nil {
+	if stateErr := s.finalState(err == nil); err == nil {
 		err = stateErr
 	}
 	return s.results(listings), err
+}
+
+// readAllMetered is readAll with record_count metrics logged while it runs.
+func (s *Syncer) readAllMetered(ctx context.Context, listings []*listing) error {
+	stopMetrics := s.startMetrics(listings)
+	defer stopMetrics() // also on a panic: the ticker goroutine ends
+	return s.readAll(ctx, listings)
 }
 
 // runEnd is the end of every stream's range: the signpost (the time the run
