@@ -280,13 +280,7 @@ func runSync(ctx context.Context, o options, cfg *config.Config, e env, log *slo
 	began := time.Now()
 	results, runErr := runUntilStopped(ctx, syncer, selected, out, runLog)
 	meter.Stop() // the bars end before the summary line
-	var total int64
-	for _, r := range results {
-		total += r.Records
-	}
-	stats := api.Stats()
-	log.Info(fmt.Sprintf("sync finished: %d records from %d streams, %d requests (%d retries), quota waits %s, in %s",
-		total, len(results), stats.Requests, stats.Retries, stats.QuotaWaited.Round(time.Millisecond), time.Since(began).Round(time.Millisecond)))
+	logSummary(log, results, api.Stats(), time.Since(began), runErr)
 	if runErr != nil {
 		if cause := context.Cause(ctx); cause != nil && errors.Is(runErr, context.Canceled) {
 			return cause
@@ -294,6 +288,21 @@ func runSync(ctx context.Context, o options, cfg *config.Config, e env, log *slo
 		return runErr
 	}
 	return nil
+}
+
+// logSummary logs the run's totals: "sync finished" for a run that
+// succeeded, "sync stopped" for one that failed (its error line follows).
+func logSummary(log *slog.Logger, results []streams.Result, stats client.Stats, took time.Duration, runErr error) {
+	var total int64
+	for _, r := range results {
+		total += r.Records
+	}
+	how := "finished"
+	if runErr != nil {
+		how = "stopped"
+	}
+	log.Info(fmt.Sprintf("sync %s: %d records from %d streams, %d requests (%d retries), quota waits %s, in %s",
+		how, total, len(results), stats.Requests, stats.Retries, stats.QuotaWaited.Round(time.Millisecond), took.Round(time.Millisecond)))
 }
 
 // Stopping a run: once the context is cancelled (a signal), the sync

@@ -33,7 +33,9 @@ var ErrInvalidRecord = errors.New("invalid record")
 //
 // A Writer is safe for concurrent use by many goroutines: every call writes
 // whole lines under one lock, so lines from different streams never
-// interleave. Output is buffered; WriteState and Flush push the buffer out.
+// interleave. Output is buffered within a call; WriteRecords, WriteState
+// and Flush push the buffer out, so a reader that went away is noticed at
+// the next batch of records (a page), not only at the next STATE.
 // The first write error is sticky: every later call returns it without
 // writing anything. There is no limit on the length of a line.
 //
@@ -108,6 +110,10 @@ func (w *Writer) WriteSchema(stream string, schema json.RawMessage, keyPropertie
 // they need compacting, so the caller is responsible for handing over
 // valid JSON. If a record fails the check, an error wrapping
 // ErrInvalidRecord is returned and nothing of the batch is written.
+//
+// The batch is then flushed as WriteState flushes: a gone reader stops
+// the run within a batch, even when no STATE follows for a while (records
+// out of order hold it back).
 func (w *Writer) WriteRecords(stream string, records []json.RawMessage, extracted time.Time) error {
 	if len(records) == 0 {
 		return w.Err()
@@ -165,7 +171,7 @@ func (w *Writer) WriteRecords(stream string, records []json.RawMessage, extracte
 			}
 		}
 		return nil
-	}, false)
+	}, true)
 }
 
 // WriteRecord writes a single RECORD message; see WriteRecords.

@@ -203,11 +203,11 @@ func TestWriteState(t *testing.T) {
 			var buf bytes.Buffer
 			w := NewWriter(&buf)
 			// Not flushed: WriteState must flush on its own.
-			if err := w.WriteRecord("s", json.RawMessage(`{"id":1}`), time.Time{}); err != nil {
+			if err := w.WriteSchema("s", json.RawMessage(`{}`), nil, nil); err != nil {
 				t.Fatal(err)
 			}
 			if buf.Len() != 0 {
-				t.Fatalf("RECORD reached the output before a flush: %q", buf.String())
+				t.Fatalf("SCHEMA reached the output before a flush: %q", buf.String())
 			}
 			err := w.WriteState(tt.value)
 			if tt.want == "" {
@@ -222,7 +222,7 @@ func TestWriteState(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := `{"type":"RECORD","stream":"s","record":{"id":1}}` + "\n" + tt.want + "\n"
+			want := `{"type":"SCHEMA","stream":"s","schema":{},"key_properties":[]}` + "\n" + tt.want + "\n"
 			if got := buf.String(); got != want {
 				t.Errorf("after WriteState output is\n%s\nwant\n%s", got, want)
 			}
@@ -244,6 +244,29 @@ func TestWriteStateFlushesUnderlying(t *testing.T) {
 	}
 	if got := strings.Count(buf.String(), "\n"); got != 2 {
 		t.Errorf("underlying writer holds %d lines after WriteState, want 2: %q", got, buf.String())
+	}
+}
+
+// TestWriteRecordsFlushes: a batch of records reaches the output (and a
+// flushable destination is flushed) when WriteRecords returns, with no
+// STATE after it, so a reader that went away is noticed at the next batch.
+func TestWriteRecordsFlushes(t *testing.T) {
+	var buf bytes.Buffer
+	inner := bufio.NewWriterSize(&buf, 1<<16)
+	w := NewWriter(inner)
+	if err := w.WriteSchema("s", json.RawMessage(`{}`), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteRecords("s", []json.RawMessage{json.RawMessage(`{"id":1}`), json.RawMessage(`{"id":2}`)}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(buf.String(), "\n"); got != 3 {
+		t.Errorf("underlying writer holds %d lines after WriteRecords, want 3: %q", got, buf.String())
+	}
+	fw := &failingWriter{limit: 10}
+	w = NewWriter(fw)
+	if err := w.WriteRecord("s", json.RawMessage(`{"a":"0123456789"}`), testTime); !errors.Is(err, errDiskFull) {
+		t.Errorf("WriteRecord to a full disk: %v, want an error wrapping %v", err, errDiskFull)
 	}
 }
 
@@ -392,7 +415,7 @@ func TestStickyError(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fw := &failingWriter{limit: 10}
 			w := NewWriter(fw)
-			if err := w.WriteRecord("s", json.RawMessage(`{"a":"0123456789"}`), testTime); err != nil {
+			if err := w.WriteSchema("s", json.RawMessage(`{"a":"0123456789"}`), nil, nil); err != nil {
 				t.Fatalf("buffered write failed early: %v", err)
 			}
 			first := tt.write(w)

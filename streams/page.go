@@ -227,7 +227,7 @@ func (s *Syncer) recordOf(ctx context.Context, l *listing, m *member, src source
 	r := record{body: out}
 	var ok bool
 	if r.idRaw, ok = stringBytes(pk); !ok || len(r.idRaw) == 0 {
-		return record{}, &RecordError{Stream: st.Name, Index: src.i, Problem: fmt.Sprintf("missing primary key %q", st.KeyProperty)}
+		return record{}, &RecordError{Stream: st.Name, Index: src.i, Problem: keyProblem(st.KeyProperty, pk)}
 	}
 	switch {
 	case m.embKey < 0 && m.rkKey == l.posKey && src.exact:
@@ -248,6 +248,20 @@ func (s *Syncer) recordOf(ctx context.Context, l *listing, m *member, src source
 		return record{}, err
 	}
 	return r, nil
+}
+
+// keyProblem says what is wrong with a primary key's raw value pk (nil:
+// the record lacks it) that is not a non-empty string.
+func keyProblem(key string, pk []byte) string {
+	switch {
+	case pk == nil:
+		return fmt.Sprintf("missing primary key %q", key)
+	case jsonscan.IsNull(pk):
+		return fmt.Sprintf("primary key %q is null", key)
+	case string(pk) == `""`:
+		return fmt.Sprintf("primary key %q is an empty string", key)
+	}
+	return fmt.Sprintf("primary key %q is not a string: %s", key, excerpt.Of(string(pk), 40))
 }
 
 // embedded is the record a source record embeds for m (nil when it holds
