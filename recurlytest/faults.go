@@ -93,3 +93,18 @@ func cloudflarePage(fault, host, ray string) (int, http.Header, []byte) {
 	}
 	return p.status, h, []byte(body)
 }
+
+// skipping wraps a list's match so that it leaves out skip of a resource's n
+// records, those at indexes n*(j+1)/(skip+1) for j < skip (Config.SkipRecords).
+func skipping(n, skip int, match func(int) bool) func(int) bool {
+	skip = min(skip, n)
+	return func(i int) bool {
+		// n*(j+1)/(skip+1) == i needs j+1 within a step of i*(skip+1)/n.
+		for j := i*(skip+1)/n - 2; j <= i*(skip+1)/n+1; j++ {
+			if j >= 0 && j < skip && n*(j+1)/(skip+1) == i {
+				return false
+			}
+		}
+		return match(i)
+	}
+}

@@ -196,3 +196,50 @@ func TestParseDrift(t *testing.T) {
 		}
 	}
 }
+
+// TestSkipping: the records a listing skips are exactly skip of them (all
+// when skip reaches n), the same for every listing.
+func TestSkipping(t *testing.T) {
+	all := func(int) bool { return true }
+	for _, n := range []int{1, 2, 3, 7, 450, 1000, 4001} {
+		for _, skip := range []int{1, 2, 3, 10, 449, 450, 5000} {
+			keep := skipping(n, skip, all)
+			want := map[int]bool{}
+			for j := range min(skip, n) {
+				want[n*(j+1)/(min(skip, n)+1)] = true
+			}
+			skipped := 0
+			for i := range n {
+				if !keep(i) {
+					skipped++
+					if !want[i] {
+						t.Fatalf("n %d skip %d: skipped %d, not one of %v", n, skip, i, want)
+					}
+				}
+			}
+			if skipped != len(want) || skipped != min(skip, n) {
+				t.Errorf("n %d skip %d: %d skipped, want %d", n, skip, skipped, min(skip, n))
+			}
+		}
+	}
+}
+
+// TestSkipRecordsListing: with SkipRecords, a site-level list's pages leave
+// out that many records its HEAD count still includes; a child list skips
+// none, and the default skips nothing.
+func TestSkipRecordsListing(t *testing.T) {
+	for _, tt := range []struct {
+		skip, wantListed int
+	}{{0, 450}, {3, 447}} {
+		srv := newTestServer(t, Config{Seed: 3, Counts: Counts{Accounts: 450, Coupons: 2, CouponRedemptions: 40}, SkipRecords: tt.skip})
+		got, pages := pageAll(t, srv, "/sites/subdomain-demo/accounts?limit=200&sort=updated_at&order=asc")
+		head := do(t, srv, "HEAD", "/sites/subdomain-demo/accounts?sort=updated_at", nil)
+		if len(got) != tt.wantListed || pages != 3 || head.header.Get("Recurly-Total-Records") != "450" {
+			t.Errorf("skip %d: %d accounts listed over %d pages, count %q; want %d over 3, count 450",
+				tt.skip, len(got), pages, head.header.Get("Recurly-Total-Records"), tt.wantListed)
+		}
+		if n := len(pageKind(t, srv, kRedemption)); n != 40 {
+			t.Errorf("skip %d: %d coupon redemptions over the child lists, want 40", tt.skip, n)
+		}
+	}
+}

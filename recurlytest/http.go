@@ -671,6 +671,9 @@ func (s *Site) list(r *http.Request, k kind, scope func(int) bool) response {
 		n := s.count(t, q, match)
 		return response{status: http.StatusOK, header: http.Header{"Recurly-Total-Records": {strconv.Itoa(n)}}}
 	}
+	if scope == nil && s.cfg.SkipRecords > 0 {
+		match = skipping(t.n, s.cfg.SkipRecords, match)
+	}
 	var idx []int
 	more := false
 	if len(q.ids) > 0 {

@@ -222,7 +222,13 @@ type Config struct {
 	// Drift makes some records drift from the spec (unknown fields, a
 	// number sent as a string, a value of the wrong type); see Drift.
 	Drift Drift
-	Now   func() time.Time // clock; nil means time.Now
+	// SkipRecords makes every site-level list (GET) leave out this many
+	// records of each resource that its count (HEAD) still includes: the
+	// records at evenly spaced places in the resource, the same ones in
+	// every listing (a listing that misses records, for the tap's
+	// completeness check). 0, the default, skips none.
+	SkipRecords int
+	Now         func() time.Time // clock; nil means time.Now
 }
 
 // Request is one entry of a site's request log.
@@ -318,6 +324,9 @@ func NewSite(cfg Config) (*Site, error) {
 	}
 	if cfg.RateBuckets == 0 {
 		cfg.RateBuckets = 5
+	}
+	if cfg.SkipRecords < 0 {
+		return nil, errors.New("recurlytest: negative SkipRecords")
 	}
 	if cfg.TieDensity < 0 {
 		return nil, errors.New("recurlytest: negative TieDensity")

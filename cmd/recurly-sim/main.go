@@ -99,6 +99,9 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	if o.records < 0 {
 		return nil, errors.New("--records must not be negative")
 	}
+	if o.cfg.SkipRecords < 0 {
+		return nil, errors.New("--skip-records must not be negative")
+	}
 	if err := recurlytest.CheckLoopback(o.addr); err != nil {
 		return nil, err
 	}
@@ -150,6 +153,7 @@ func (o *options) siteFlags(fs *flag.FlagSet) {
 		c.Drift, err = recurlytest.ParseDrift(v)
 		return err
 	})
+	fs.IntVar(&c.SkipRecords, "skip-records", 0, "leave this many records of each resource out of its site-level list's pages while its HEAD count still includes them (0: none)")
 	fs.DurationVar(&o.mutateEvery, "mutate-every", 0, "touch records this often while serving (0: never)")
 	fs.IntVar(&o.mutateCount, "mutate-count", 5, "records touched per --mutate-every tick")
 }

@@ -25,7 +25,7 @@ func TestHelpDocumentsEveryKnob(t *testing.T) {
 		"latency", "fault-500", "fault-502", "fault-503", "fault-429", "retry-after", "fault-reset", "fault-truncate", "fault-down",
 		"transaction-updated-at", "mutate-every", "mutate-count", "url-file", "credit-payments", "account-acquisitions",
 		"custom-field-definitions", "unique-coupon-codes", "coupon-redemptions", "account-notes", "fault-cf520", "fault-cf522",
-		"fault-cf524", "gzip", "deprecated", "sunset-date", "tie-density", "drift"} {
+		"fault-cf524", "gzip", "deprecated", "sunset-date", "tie-density", "drift", "skip-records"} {
 		if !strings.Contains(out.String(), "  -"+f+" ") && !strings.Contains(out.String(), "  -"+f+"\n") {
 			t.Errorf("--help does not document --%s", f)
 		}
@@ -49,6 +49,7 @@ func TestBadArguments(t *testing.T) {
 		{"--coupon-redemptions", "-1"},
 		{"--fault-cf522", "0.7", "--fault-500", "0.7"},
 		{"--tie-density", "-2"},
+		{"--skip-records", "-1"},
 		{"--sunset-date", "soon"},
 		{"--drift", "unknown-fields,typo"},
 	}
