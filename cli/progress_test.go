@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,16 +13,26 @@ import (
 
 // TestProgressLines: with stderr not a terminal, a long run logs per
 // listing its records so far of the total the count expects, percent, rate
-// and ETA, at INFO, in text and JSON formats; no terminal escapes.
+// and ETA, at INFO, in text and JSON formats, at any max_workers (one
+// worker splits no listing, and its listings are counted all the same); no
+// terminal escapes. A line without a total shows no percent and no ETA.
 func TestProgressLines(t *testing.T) {
 	srv := newTestSite(t, recurlytest.Config{Seed: 5, Counts: recurlytest.ScaledCounts(6000), Latency: 20 * time.Millisecond})
 	dir := t.TempDir()
 	cfg := siteConfig(srv, "")
 	cfg["start_date"] = "2019-01-01T00:00:00Z"
-	cfgPath := writeFile(t, dir, "config.json", cfg)
 	counted := regexp.MustCompile(`progress: (\S+): (\d+) of (\d+) records \((\d+\.\d)%\), \d+ records/s, ETA \S+`)
-	for _, format := range []string{"text", "json"} {
-		t.Run(format, func(t *testing.T) {
+	uncounted := regexp.MustCompile(`progress: (\S+): (\d+) records so far, \d+ records/s( |$)`)
+	for _, tt := range []struct {
+		format  string
+		workers int // 0: the default
+	}{{"text", 0}, {"json", 0}, {"text", 1}} {
+		format := tt.format
+		t.Run(fmt.Sprintf("%s workers %d", format, tt.workers), func(t *testing.T) {
+			if tt.workers > 0 {
+				cfg["max_workers"] = tt.workers
+			}
+			cfgPath := writeFile(t, dir, "config.json", cfg)
 			r := runInProcess(t, "progress "+format, env{progressEvery: 50 * time.Millisecond}, "--config", cfgPath, "--log-format", format)
 			if r.code != ExitOK {
 				t.Fatalf("exit %d; %q", r.code, r.errorLines())
@@ -53,6 +64,8 @@ func TestProgressLines(t *testing.T) {
 				lines++
 				if counted.MatchString(msg) {
 					withTotal++
+				} else if !uncounted.MatchString(msg) || strings.Contains(msg, "%") || strings.Contains(msg, "ETA") || strings.Contains(msg, "eta_s") {
+					t.Errorf("progress line neither counted nor plainly uncounted: %s", msg)
 				}
 			}
 			t.Logf("%d progress lines, %d with totals", lines, withTotal)

@@ -483,9 +483,10 @@ func rewritingFront(t *testing.T, srv *recurlytest.Server, fn func(r *http.Reque
 	return front
 }
 
-// firstPageOf reports whether r asks for the first page of a site list.
+// firstPageOf reports whether r asks for the first page of a site list
+// (a GET: a HEAD counting the list has no page).
 func firstPageOf(r *http.Request, resource string) bool {
-	return strings.HasSuffix(r.URL.Path, "/"+resource) && r.URL.Query().Get("cursor") == ""
+	return r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/"+resource) && r.URL.Query().Get("cursor") == ""
 }
 
 // editPage decodes a list page, lets fn change its envelope and records,

@@ -303,6 +303,7 @@ func logSummary(log *slog.Logger, results []streams.Result, stats client.Stats, 
 	}
 	log.Info(fmt.Sprintf("sync %s: %d records from %d streams, %d requests (%d retries), quota waits %s, in %s",
 		how, total, len(results), stats.Requests, stats.Retries, stats.QuotaWaited.Round(time.Millisecond), took.Round(time.Millisecond)))
+	streams.LogSummary(log, results)
 }
 
 // Stopping a run: once the context is cancelled (a signal), the sync

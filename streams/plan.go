@@ -50,6 +50,8 @@ type listing struct {
 	// listing's records supply, if any.
 	kids, supplies *parentFeed
 
+	tally tally // what a site-level listing read, for its completeness check (complete.go)
+
 	startOnce  sync.Once
 	startedAt  atomic.Pointer[time.Time]
 	schemaOnce sync.Once // SCHEMA messages go out when the API first answers

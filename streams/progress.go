@@ -6,9 +6,9 @@ package streams
 // from several goroutines at once.
 type Progress interface {
 	Start(listing string)
-	// ExpectMore says n more records are expected beyond those already
-	// added (a count of the rest of the range).
-	ExpectMore(listing string, n int)
+	// Expect says the listing holds total records in all (the site's count
+	// of its range); until it is called the total is not known.
+	Expect(listing string, total int)
 	Add(listing string, records int)
 	Finish(listing string)
 }
@@ -16,10 +16,10 @@ type Progress interface {
 // noProgress is the Progress of a run that reports none.
 type noProgress struct{}
 
-func (noProgress) Start(string)           {}
-func (noProgress) ExpectMore(string, int) {}
-func (noProgress) Add(string, int)        {}
-func (noProgress) Finish(string)          {}
+func (noProgress) Start(string)       {}
+func (noProgress) Expect(string, int) {}
+func (noProgress) Add(string, int)    {}
+func (noProgress) Finish(string)      {}
 
 func (s *Syncer) progress() Progress {
 	if s.Options.Progress != nil {

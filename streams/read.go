@@ -5,16 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"time"
 
 	"github.com/tap-recurly/tap-recurly/client"
 )
 
 // start is a listing's first job. It reads the first page of the
 // listing's whole range, so that a listing with nothing new costs exactly
-// one request; only when that page says more is left, the rest of the range
-// is long and a count (HEAD) shows it worth windows, the rest is split (see
-// splitRest). The job then pages on through its own chain.
+// one request (the page is the count). Only when that page says more is
+// left is the range counted (one HEAD): the count is the total the progress
+// display shows, sizes the split of the rest (see splitRest), and is what
+// the listing is checked against once read (see reconcile). The job then
+// pages on through its own chain.
 func (s *Syncer) start(ctx context.Context, p *pool, l *listing) error {
 	s.markStarted(l)
 	s.stateMu.Lock()
@@ -34,28 +35,39 @@ func (s *Syncer) start(ctx context.Context, p *pool, l *listing) error {
 		return err
 	}
 	s.progress().Add(l.names(), len(first.Records))
-	if first.HasMore {
-		keep, err := s.splitRest(ctx, p, &head, out)
-		if err != nil || !keep {
+	var ct *chainTally
+	if !first.HasMore {
+		l.tally.onePage(len(first.Records))
+	} else {
+		total, err := s.count(ctx, l)
+		if err != nil {
 			return err
 		}
+		l.tally.begin(total)
+		ct = l.newChainTally()
+		keep, err := s.splitRest(ctx, p, &head, out, total-len(first.Records))
+		if err != nil || !keep {
+			return err // dropped, the head chain's page is read again by window 0, and tallied there
+		}
+		ct.page(&head, first, out)
 	}
-	return s.readPages(ctx, &head, func(yield func(*client.Page, error) bool) {
+	return s.readTallied(ctx, &head, ct, func(yield func(*client.Page, error) bool) {
 		for page, err, ok := next(); ok && yield(page, err); page, err, ok = next() {
 		}
 	})
 }
 
 // splitRest decides, after a listing's first page said more is left,
-// whether to read the rest of the range in windows. Where the first page's
-// records carry their position (updated_at) in order, the rest is
-// [position of its last record, end], else the whole range. The head chain
-// reads on as window 0 up to the first window bound, stopping at the first
-// page with a record past it, and the other windows start fresh. Where no
-// record shows even a lower bound of its position, the head chain could
-// not tell where to stop: it is dropped (false), and window 0 reads its
-// page again (one request, a page of duplicates).
-func (s *Syncer) splitRest(ctx context.Context, p *pool, head *chain, first pageOut) (keep bool, err error) {
+// whether to read the rest of the range in windows; rest is how many
+// records the count leaves after the first page (negative: not counted).
+// Where the first page's records carry their position (updated_at) in
+// order, the rest is [position of its last record, end], else the whole
+// range. The head chain reads on as window 0 up to the first window bound,
+// stopping at the first page with a record past it, and the other windows
+// start fresh. Where no record shows even a lower bound of its position,
+// the head chain could not tell where to stop: it is dropped (false), and
+// window 0 reads its page again (one request, a page of duplicates).
+func (s *Syncer) splitRest(ctx context.Context, p *pool, head *chain, first pageOut, rest int) (keep bool, err error) {
 	l := head.l
 	positioned := first.ordered && !first.last.IsZero()
 	from := l.begin
@@ -63,10 +75,14 @@ func (s *Syncer) splitRest(ctx context.Context, p *pool, head *chain, first page
 		from = first.last
 	}
 	k := maxWindows(from, l.end, s.Options.Windows, s.Options.MinWindow)
-	if k > 1 {
-		if k, err = s.count(ctx, l, from, k); err != nil {
-			return false, err
+	if k > 1 && rest >= 0 {
+		minPages := s.Options.MinWindowPages
+		if minPages <= 0 {
+			minPages = 4
 		}
+		k = max(1, min(k, (rest+PageSize-1)/PageSize/minPages))
+		s.logger().Debug(fmt.Sprintf("%s: %d more records in range, %d windows", l.names(), rest, k),
+			"source", "/"+l.source, "records", rest, "windows", k)
 	}
 	if k <= 1 {
 		return true, nil
@@ -84,37 +100,37 @@ func (s *Syncer) splitRest(ctx context.Context, p *pool, head *chain, first page
 	return keep, nil
 }
 
-// count asks the API (HEAD) how many records [from, end] holds and returns
-// how many windows of at least MinWindowPages pages each they fill, at most
-// k and at least 1: a count is a hint, and the first page already said
-// there is more. Without a count (no usable header, a HEAD the API refuses
-// or fails) the range is split by time alone; only what would stop every
-// request (authentication, the rate limit, the run's end) stops the run.
-func (s *Syncer) count(ctx context.Context, l *listing, from time.Time, k int) (int, error) {
+// count asks the API (HEAD) how many records the listing's range [begin,
+// end] holds; -1 when it gives no count (no usable header, a HEAD the API
+// refuses or fails): a count is a hint, and the first page already said
+// there is more, so the range is then read and split by time alone. Only
+// what would stop every request (authentication, the rate limit, the run's
+// end) stops the run.
+func (s *Syncer) count(ctx context.Context, l *listing) (int, error) {
 	log := s.logger()
-	n, _, err := s.API.Count(ctx, l.source, l.params(from, l.end))
+	n, _, err := s.API.Count(ctx, l.source, l.params(l.begin, l.end))
 	switch {
 	case err == nil:
-	case ctx.Err() != nil || errors.Is(err, client.ErrUnauthorized) || errors.Is(err, client.ErrForbidden) ||
-		errors.Is(err, client.ErrRateLimited) || errors.Is(err, client.ErrQuotaWait):
+	case stopsRun(ctx, err):
 		return 0, fmt.Errorf("%s: %w", l.names(), err)
 	case errors.Is(err, client.ErrNoCount):
-		log.Debug(fmt.Sprintf("%s: no record count (%v); splitting %d ways by time", l.names(), err, k))
-		return k, nil
+		log.Debug(fmt.Sprintf("%s: no record count (%v); reading on without a total", l.names(), err))
+		return -1, nil
 	default:
-		log.Warn(fmt.Sprintf("%s: the record count failed (%v); reading on without it, split %d ways by time", l.names(), err, k),
+		log.Warn(fmt.Sprintf("%s: the record count failed (%v); reading on without it", l.names(), err),
 			"stream", l.members[0].sel.Stream.Name)
-		return k, nil
+		return -1, nil
 	}
-	minPages := s.Options.MinWindowPages
-	if minPages <= 0 {
-		minPages = 4
-	}
-	s.progress().ExpectMore(l.names(), n)
-	k = max(1, min(k, (n+PageSize-1)/PageSize/minPages))
-	log.Debug(fmt.Sprintf("%s: %d more records in range, %d windows", l.names(), n, k),
-		"source", "/"+l.source, "records", n, "windows", k)
-	return k, nil
+	s.progress().Expect(l.names(), n)
+	log.Debug(fmt.Sprintf("%s: %d records in range", l.names(), n), "source", "/"+l.source, "records", n)
+	return n, nil
+}
+
+// stopsRun reports whether err, from a request of the run, would stop every
+// request: the run's end, authentication, the rate limit or the quota.
+func stopsRun(ctx context.Context, err error) bool {
+	return ctx.Err() != nil || errors.Is(err, client.ErrUnauthorized) || errors.Is(err, client.ErrForbidden) ||
+		errors.Is(err, client.ErrRateLimited) || errors.Is(err, client.ErrQuotaWait)
 }
 
 // readChain pages through one cursor chain with API.List (the one paging
@@ -127,6 +143,15 @@ func (s *Syncer) readChain(ctx context.Context, c chain) error {
 // the chain's bound (the rest belongs to a later window), then marks the
 // chain finished.
 func (s *Syncer) readPages(ctx context.Context, c *chain, pages iter.Seq2[*client.Page, error]) error {
+	return s.readTallied(ctx, c, nil, pages)
+}
+
+// readTallied is readPages, with ct tallying the chain's records for the
+// completeness check (nil: a new tally).
+func (s *Syncer) readTallied(ctx context.Context, c *chain, ct *chainTally, pages iter.Seq2[*client.Page, error]) error {
+	if ct == nil {
+		ct = c.l.newChainTally()
+	}
 	for page, err := range pages {
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.l.names(), err)
@@ -136,11 +161,16 @@ func (s *Syncer) readPages(ctx context.Context, c *chain, pages iter.Seq2[*clien
 			return err
 		}
 		s.progress().Add(c.l.names(), len(page.Records))
+		ct.page(c, page, out)
 		if out.past {
 			break
 		}
 	}
-	return s.finishChain(c)
+	c.l.tally.done(ct)
+	if err := s.finishChain(c); err != nil {
+		return err
+	}
+	return s.reconcile(ctx, c.l)
 }
 
 // markStarted notes the listing's start time and makes its first stream

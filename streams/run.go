@@ -78,6 +78,21 @@ type Result struct {
 	Bookmark string // "" when the stream has none
 	Duration time.Duration
 	Schema   SchemaStats // what conforming its records to the SCHEMA did
+	// Listing is the list the stream's records came from, e.g. "accounts"
+	// for billing_info, "accounts/{id}/notes" for account_notes; Counted is
+	// the site's count of that list's records over the run's range (for a
+	// listing answered in one page, the page's records), -1 when not known:
+	// per-parent streams are not counted.
+	Listing  string
+	Counted  int64
+	Warnings Warnings
+}
+
+// Warnings counts what a stream's run warned about, for its summary line.
+type Warnings struct {
+	// Completeness is 1 when the site counts more records in the stream's
+	// listing's range than the listing read.
+	Completeness int
 }
 
 // Syncer runs the one sync loop shared by every stream. Fill in its
@@ -180,7 +195,12 @@ func (s *Syncer) results(listings []*listing) []Result {
 	var out []Result
 	for _, l := range listings {
 		for _, m := range l.members {
-			r := Result{Stream: m.sel.Stream.Name, Records: m.count.Load(), Schema: m.conform.snapshot()}
+			r := Result{Stream: m.sel.Stream.Name, Records: m.count.Load(), Schema: m.conform.snapshot(), Listing: m.sel.Stream.Path()}
+			counted, short := l.tally.figures()
+			r.Counted = int64(counted)
+			if short {
+				r.Warnings.Completeness = 1
+			}
 			if bm, ok := s.State.Bookmark(r.Stream, m.sel.Stream.ReplicationKey); ok {
 				r.Bookmark = state.Format(bm)
 			}

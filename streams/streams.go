@@ -16,6 +16,7 @@
 //	plan.go      planning a run into listings, their windows and cursor chains
 //	pool.go      the worker pool (errgroup with SetLimit) and its job queue
 //	read.go      reading one listing: first page, sizing, paging a chain
+//	complete.go  checking a listing read against the site's count
 //	page.go      writing one page: records out of a page, per stream
 //	parent.go    per-parent listings: parent ids, one child list per parent
 //	bookmarks.go bookmarks and STATE
@@ -99,7 +100,7 @@ func (s Stream) Cost() string {
 	case s.Embedded != "":
 		return "none of its own: it rides on the `" + s.Source + "` listing (plus one request per record lacking `" + s.Embedded + "`)"
 	case !s.PerParent():
-		return fmt.Sprintf("one request per %d records changed since the bookmark, at least one (plus a count for a long range)", PageSize)
+		return fmt.Sprintf("one request per %d records changed since the bookmark, at least one (plus one count for a listing longer than a page)", PageSize)
 	}
 	parent := "each record of `" + s.Parent + "`"
 	if s.ParentWhere.Field != "" {

@@ -12,8 +12,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vbauerster/mpb/v8"
@@ -39,8 +42,8 @@ type Meter struct {
 
 type entry struct {
 	name     string
-	total    int64 // -1: not known
-	done     int64
+	total    atomic.Int64 // -1: not known
+	done     atomic.Int64
 	started  time.Time
 	finished bool
 	bar      *mpb.Bar
@@ -93,15 +96,16 @@ func (m *Meter) Start(name string) {
 	m.entryLocked(name)
 }
 
-// ExpectMore says n more records are expected from the listing beyond
-// those added so far: its total becomes records so far + n.
-func (m *Meter) ExpectMore(name string, n int) {
+// Expect says the listing holds total records in all (a count of its
+// range); until then its total is not known, and neither percent nor ETA
+// is shown.
+func (m *Meter) Expect(name string, total int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e := m.entryLocked(name)
-	e.total = e.done + int64(n)
+	e.total.Store(int64(max(total, 0)))
 	if e.bar != nil {
-		e.bar.SetTotal(max(e.total, e.done), false)
+		e.bar.SetTotal(max(int64(total), e.done.Load(), 1), false)
 	}
 }
 
@@ -110,10 +114,10 @@ func (m *Meter) Add(name string, n int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e := m.entryLocked(name)
-	e.done += int64(n)
+	done := e.done.Add(int64(n))
 	if e.bar != nil {
-		if e.total < e.done {
-			e.bar.SetTotal(e.done+1, false) // total unknown or passed: keep the bar open
+		if total := e.total.Load(); total >= 0 && done > total {
+			e.bar.SetTotal(done, false) // more than counted (a record read twice): a full bar, still open
 		}
 		e.bar.IncrBy(n)
 	}
@@ -154,17 +158,24 @@ func (m *Meter) entryLocked(name string) *entry {
 	if e != nil {
 		return e
 	}
-	e = &entry{name: name, total: -1, started: m.now()}
+	e = &entry{name: name, started: m.now()}
+	e.total.Store(-1)
 	m.entries[name] = e
 	m.order = append(m.order, name)
 	if m.bars != nil {
-		e.bar = m.bars.AddBar(0, mpb.BarRemoveOnComplete(),
-			mpb.PrependDecorators(decor.Name(name, decor.WC{C: decor.DindentRight | decor.DextraSpace}), decor.CountersNoUnit("%d / %d")),
-			mpb.AppendDecorators(decor.Percentage(decor.WC{W: 5}), decor.Name(" "), decor.AverageSpeed(nil, "%.0f rec/s"),
-				decor.Name(" ETA "), decor.OnComplete(decor.AverageETA(decor.ET_STYLE_GO), "done")),
+		e.bar = m.bars.AddBar(0, mpb.BarRemoveOnComplete(), // total 0 until counted: an empty bar
+			mpb.PrependDecorators(decor.Name(name, decor.WC{C: decor.DindentRight | decor.DextraSpace}), e.decorator(m.now, Status.counters)),
+			mpb.AppendDecorators(e.decorator(m.now, Status.figures)),
 		)
 	}
 	return e
+}
+
+// decorator renders part of the entry's status on its bar. It reads the
+// entry's atomics only: bars are drawn while the Meter's lock may be held
+// by a caller waiting on the bar.
+func (e *entry) decorator(now func() time.Time, part func(Status) string) decor.Decorator {
+	return decor.Any(func(decor.Statistics) string { return part(e.status(now())) })
 }
 
 func (m *Meter) tick(interval time.Duration) {
@@ -210,9 +221,9 @@ type Status struct {
 }
 
 func (e *entry) status(now time.Time) Status {
-	s := Status{Name: e.name, Records: e.done, Total: e.total, ETA: -1}
+	s := Status{Name: e.name, Records: e.done.Load(), Total: e.total.Load(), ETA: -1}
 	if el := now.Sub(e.started).Seconds(); el > 0 {
-		s.Rate = float64(e.done) / el
+		s.Rate = float64(s.Records) / el
 	}
 	if s.Total >= 0 && s.Rate > 0 {
 		s.ETA = time.Duration(float64(max(0, s.Total-s.Records)) / s.Rate * float64(time.Second)).Round(time.Second)
@@ -242,6 +253,29 @@ func (s Status) String() string {
 		eta = s.ETA.String()
 	}
 	return fmt.Sprintf("%s: %d of %d records (%.1f%%), %.0f records/s, ETA %s", s.Name, s.Records, s.Total, s.Percent(), s.Rate, eta)
+}
+
+// counters is the bar's text before the bar: "1200 / 5000", or "1200"
+// while the total is not known.
+func (s Status) counters() string {
+	if s.Total < 0 {
+		return strconv.FormatInt(s.Records, 10)
+	}
+	return fmt.Sprintf("%d / %d", s.Records, s.Total)
+}
+
+// figures is the bar's text after the bar: " 24 % 300 rec/s ETA 13s", or
+// only the rate while the total is not known (no percent, no ETA).
+func (s Status) figures() string {
+	rate := fmt.Sprintf("%.0f rec/s", s.Rate)
+	if s.Total < 0 {
+		return " " + rate
+	}
+	eta := "?"
+	if s.ETA >= 0 {
+		eta = s.ETA.String()
+	}
+	return fmt.Sprintf(" %3.0f %% %s ETA %s", math.Floor(s.Percent()), rate, eta)
 }
 
 func (s Status) log(l *slog.Logger) {

@@ -44,7 +44,7 @@ func TestStatusLines(t *testing.T) {
 			defer m.Stop()
 			m.Start("accounts")
 			if tt.total >= 0 {
-				m.ExpectMore("accounts", tt.total)
+				m.Expect("accounts", tt.total)
 			}
 			c.advance(tt.after)
 			m.Add("accounts", tt.read)
@@ -67,7 +67,7 @@ func TestJSONFormat(t *testing.T) {
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	m := NewLog(log, time.Hour, c.now)
 	defer m.Stop()
-	m.ExpectMore("invoices", 800)
+	m.Expect("invoices", 800)
 	c.advance(4 * time.Second)
 	m.Add("invoices", 200)
 	m.Report()
@@ -105,24 +105,52 @@ func TestTicker(t *testing.T) {
 }
 
 // TestTerminalBars: a terminal meter draws a bar per listing with its name
-// and counts, and log lines written through it come out whole.
+// and counts, and log lines written through it come out whole. A listing
+// whose total is known shows "read / total", percent and ETA, the counters
+// and the percent apart; one whose total is not known shows its count and
+// rate only: no total, no percent, no ETA (it used to claim "1001100 %"
+// and "ETA 0s").
 func TestTerminalBars(t *testing.T) {
-	var buf testutil.Buffer
-	m, logw := newTerminal(&buf, mpb.WithAutoRefresh())
-	m.Start("accounts")
-	m.ExpectMore("accounts", 10)
-	m.Add("accounts", 10)
-	m.Finish("accounts")
-	m.Start("plans")
-	m.Add("plans", 2)
-	if _, err := logw.Write([]byte("INFO a log line\n")); err != nil {
-		t.Fatal(err)
-	}
-	m.Stop()
-	out := buf.String()
-	for _, want := range []string{"accounts", "10 / 10", "plans", "INFO a log line\n"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("display lacks %q:\n%s", want, out)
-		}
+	for _, tt := range []struct {
+		name     string
+		total    int // -1: not counted
+		read     int
+		finish   bool
+		want     []string
+		wantNone []string
+	}{
+		{"finished", 10, 10, true, []string{"accounts", "10 / 10"}, nil},
+		{"counted", 800, 200, false, []string{"invoices", "200 / 800", "  25 % ", " rec/s ETA "}, nil},
+		{"not counted", -1, 1000, false, []string{"plans", "1000", " rec/s"}, []string{"%", "ETA", "1000 /", "1001"}},
+		{"more than counted", 100, 101, false, []string{"subscriptions", "101 / 100", " 100 % "}, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf testutil.Buffer
+			m, logw := newTerminal(&buf, mpb.WithAutoRefresh(), mpb.WithWidth(100)) // off a terminal, the width is the whole line's
+			name := tt.want[0]
+			m.Start(name)
+			if tt.total >= 0 {
+				m.Expect(name, tt.total)
+			}
+			m.Add(name, tt.read)
+			if tt.finish {
+				m.Finish(name)
+			}
+			if _, err := logw.Write([]byte("INFO a log line\n")); err != nil {
+				t.Fatal(err)
+			}
+			m.Stop()
+			out := buf.String()
+			for _, want := range append(tt.want, "INFO a log line\n") {
+				if !strings.Contains(out, want) {
+					t.Errorf("display lacks %q:\n%s", want, out)
+				}
+			}
+			for _, bad := range tt.wantNone {
+				if strings.Contains(out, bad) {
+					t.Errorf("display shows %q:\n%s", bad, out)
+				}
+			}
+		})
 	}
 }
