@@ -49,7 +49,7 @@ const (
 	DefaultRetryMax = 8
 	// DefaultRetryWaitMin is the first retry's nominal wait; each later retry doubles it.
 	DefaultRetryWaitMin = time.Second
-	// DefaultRetryWaitMax caps every retry wait, including waits asked for by Retry-After.
+	// DefaultRetryWaitMax caps every backoff wait and a 429's wait until X-RateLimit-Reset (not Retry-After).
 	DefaultRetryWaitMax = 30 * time.Second
 	// DefaultPageLimit is the page size asked for when ListParams.Limit is 0 (the API's maximum).
 	DefaultPageLimit = 200
@@ -107,7 +107,8 @@ func WithTimeout(d time.Duration) Option { return func(c *Client) { c.timeout = 
 
 // WithRetries sets the number of retries after the first attempt (0 disables retrying) and the bounds of the
 // jittered exponential backoff between attempts (defaults DefaultRetryMax, DefaultRetryWaitMin,
-// DefaultRetryWaitMax). waitMax also caps waits asked for by Retry-After or X-RateLimit-Reset.
+// DefaultRetryWaitMax). A 429's wait until X-RateLimit-Reset is clamped to [waitMin, waitMax]; a Retry-After
+// up to MaxRetryAfter is waited in full.
 func WithRetries(max int, waitMin, waitMax time.Duration) Option {
 	return func(c *Client) { c.retryMax, c.waitMin, c.waitMax = max, waitMin, waitMax }
 }
@@ -165,10 +166,9 @@ func (c *Client) Stats() Stats {
 	}
 }
 
-// Response is the HTTP response of a call's final attempt plus parsed state. Its Body has been read and closed.
+// Response is the HTTP response of a call's final attempt. Its Body has been read and closed.
 type Response struct {
 	*http.Response
-	Rate Rate // the site's X-RateLimit-* headers (zero if missing or malformed)
 }
 
 // New returns a Client for the site siteID, addressed as the API expects it: a site ID ("e28zov4fw0v2") or
@@ -205,6 +205,7 @@ func New(apiKey, siteID string, opts ...Option) (*Client, error) {
 	c.auth = "Basic " + base64.StdEncoding.EncodeToString([]byte(apiKey+":"))
 	c.redact = newRedactor(apiKey)
 	c.quota = newQuotaTransport(&attemptTransport{c: c}, c.quotaPct, c.maxQuotaWait, c.logger, &c.stats)
+	c.quota.pauseMin, c.quota.pauseMax = c.waitMin, c.waitMax
 	// No Timeout here: it would include quota waits. attemptTransport bounds each attempt instead.
 	c.retry = c.newRetryClient(&http.Client{
 		Transport: c.quota,
@@ -301,6 +302,8 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL, decode func(
 		ctx = context.Background()
 	}
 	shown := func() string { return c.redact.link(u.RequestURI()) } // for errors only: redaction costs
+	// The quota transport leaves each attempt's answer in the call's slot.
+	ctx = withAnswerSlot(ctx)
 	req, err := retryablehttp.NewRequestWithContext(ctx, method, u.String(), nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s %s: %s", method, shown(), c.redact.string(err.Error()))
@@ -325,9 +328,8 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL, decode func(
 		return nil, nil, c.callError(ctx, method, shown(), attempts, err)
 	}
 	r := &Response{Response: resp}
-	r.Rate, _ = ParseRate(resp.Header, time.Now())
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return r, nil, c.statusError(resp, method, shown(), attempts)
+		return r, nil, c.statusError(resp, answerOf(ctx, resp), method, shown(), attempts)
 	}
 	return r, body, nil
 }
@@ -348,19 +350,18 @@ func (c *Client) callError(ctx context.Context, method, shown string, attempts i
 	return fmt.Errorf("%s %s: %w", method, shown, redactedError{err, c.redact})
 }
 
-// statusError is the typed error of a non-2xx final answer.
-func (c *Client) statusError(resp *http.Response, method, shown string, attempts int) error {
+// statusError is the typed error of a non-2xx final answer a.
+func (c *Client) statusError(resp *http.Response, a answer, method, shown string, attempts int) error {
 	e := checkResponse(resp, method, shown, c.siteID, c.redact)
 	if attempts > 1 {
 		e.Attempts = attempts
 	}
 	var err error = e
 	if resp.StatusCode == http.StatusTooManyRequests {
-		rate, _ := ParseRate(resp.Header, time.Now())
-		err = &RateLimitError{Rate: rate, Attempts: attempts, Err: e}
+		err = &RateLimitError{Rate: a.rate, Attempts: attempts, Err: e}
 	}
-	if d := c.retryLater(resp, time.Now()); d > 0 {
-		return &RetryLaterError{Until: time.Now().Add(d).Truncate(time.Second), Wait: d, Err: err}
+	if d := a.retryLater(); d > 0 {
+		return &RetryLaterError{Until: a.at.Add(d).Truncate(time.Second), Wait: d, Err: err}
 	}
 	return err
 }

@@ -104,21 +104,29 @@ func TestRequestIDNamed(t *testing.T) {
 	}
 }
 
+// TestRetryAfterTooLongNotRetried: a Retry-After over MaxRetryAfter stops the call at once, also one too
+// large for an int64 of seconds (it was taken as absent, and retried after 30 s).
 func TestRetryAfterTooLongNotRetried(t *testing.T) {
-	for _, status := range []int{429, 503} {
-		t.Run(fmt.Sprint(status), func(t *testing.T) {
-			srv := newScripted(t, respond(status, errBody("rate_limited", "slow down"), "Retry-After", "3600", "X-Request-Id", "rid-1"))
+	forever := time.Duration(1<<62) / time.Second * time.Second
+	for _, tt := range []struct {
+		status int
+		after  string
+		wait   time.Duration
+	}{{429, "3600", time.Hour}, {503, "3600", time.Hour}, {429, "99999999999999999999", forever}, {503, "99999999999999999999", forever}} {
+		t.Run(fmt.Sprint(tt.status, " ", tt.after), func(t *testing.T) {
+			status := tt.status
+			srv := newScripted(t, respond(status, errBody("rate_limited", "slow down"), "Retry-After", tt.after, "X-Request-Id", "rid-1"))
 			c := newTestClient(t, srv.URL, WithRetries(8, time.Millisecond, 30*time.Second))
 			start := time.Now()
 			_, _, err := c.ListPage(context.Background(), "accounts", ListParams{})
 			var rl *RetryLaterError
-			if !errors.As(err, &rl) || !errors.Is(err, ErrRetryLater) || rl.Wait != time.Hour {
+			if !errors.As(err, &rl) || !errors.Is(err, ErrRetryLater) || rl.Wait != tt.wait {
 				t.Fatalf("err = %v", err)
 			}
 			if status == 429 && !errors.Is(err, ErrRateLimited) {
 				t.Errorf("a 429 does not match ErrRateLimited: %v", err)
 			}
-			if rl.Until.Before(start.Add(time.Hour-time.Second)) ||
+			if rl.Until.Before(start.Add(tt.wait-time.Second)) ||
 				!strings.Contains(err.Error(), "run it again after "+rl.Until.UTC().Format(time.RFC3339)) ||
 				!strings.Contains(err.Error(), "X-Request-Id rid-1") {
 				t.Errorf("err = %v (until %s)", err, rl.Until)

@@ -59,6 +59,80 @@ func ParseRate(h http.Header, now time.Time) (Rate, error) {
 	return Rate{Limit: int(limit), Remaining: int(rem), Reset: time.Unix(reset, 0)}, nil
 }
 
+// answer is what one response says about when to send again: its X-RateLimit-* headers and its Retry-After,
+// read once, against one reading of the clock, as it arrives (quotaTransport.observe). The call it belongs to
+// carries it (answerSlot) to the retry hooks and the typed errors, so no layer reads those headers again.
+type answer struct {
+	at            time.Time     // when it arrived
+	status        int           // 0: no response
+	rate          Rate          // zero when rateErr is set
+	rateErr       error         // why the rate-limit headers are unusable
+	retryAfter    time.Duration // what Retry-After asks for, from at
+	hasRetryAfter bool          // Retry-After is present and valid
+}
+
+var errNoResponse = errors.New("no response")
+
+// readAnswer reads resp's headers (resp nil: no response) as of now.
+func readAnswer(resp *http.Response, now time.Time) answer {
+	a := answer{at: now, rateErr: errNoResponse}
+	if resp == nil {
+		return a
+	}
+	a.status = resp.StatusCode
+	a.rate, a.rateErr = ParseRate(resp.Header, now)
+	a.retryAfter, a.hasRetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now)
+	return a
+}
+
+// pause is until when a 429 holds every request back: its Retry-After, waited in full, or else the
+// X-RateLimit-Reset it shows, the wait clamped to [lo, hi] (the retry waits; see WithRetries). False when the
+// answer is not a 429, says neither, or asks for longer than MaxRetryAfter (the call then stops; see
+// retryLater).
+func (a answer) pause(lo, hi time.Duration) (time.Time, bool) {
+	switch {
+	case a.status != http.StatusTooManyRequests || a.retryLater() > 0:
+		return time.Time{}, false
+	case a.hasRetryAfter:
+		return a.at.Add(a.retryAfter), true
+	case a.rateErr == nil:
+		return a.at.Add(clamp(a.rate.Reset.Sub(a.at), lo, hi)), true
+	}
+	return time.Time{}, false
+}
+
+// retryLater is the wait a 429 or 503 asks for with Retry-After when it is longer than MaxRetryAfter, else 0.
+func (a answer) retryLater() time.Duration {
+	if (a.status == http.StatusTooManyRequests || a.status == http.StatusServiceUnavailable) && a.hasRetryAfter &&
+		a.retryAfter > MaxRetryAfter {
+		return a.retryAfter
+	}
+	return 0
+}
+
+// answerSlot holds the latest answer of one call, whose attempts run one after another: Client.do puts it in
+// the request's context and the quota transport fills it.
+type answerSlot struct {
+	resp *http.Response
+	a    answer
+}
+
+type answerKey struct{}
+
+// withAnswerSlot returns ctx carrying a new answerSlot.
+func withAnswerSlot(ctx context.Context) context.Context {
+	return context.WithValue(ctx, answerKey{}, &answerSlot{})
+}
+
+// answerOf is the answer resp brought, as the quota transport read it for the call of ctx. A response that did
+// not come through it (a hook called on its own) is read here.
+func answerOf(ctx context.Context, resp *http.Response) answer {
+	if s, ok := ctx.Value(answerKey{}).(*answerSlot); ok && resp != nil && s.resp == resp {
+		return s.a
+	}
+	return readAnswer(resp, time.Now())
+}
+
 // DefaultMaxQuotaWait is the longest a request waits for quota by default; see WithMaxQuotaWait.
 const DefaultMaxQuotaWait = 15 * time.Minute
 
@@ -103,9 +177,12 @@ func WithMaxQuotaWait(d time.Duration) Option { return func(c *Client) { c.maxQu
 // quotaTransport makes every attempt (retries too) wait for quota before it is sent, and folds every answer's
 // X-RateLimit-* headers into the budget. One instance serves all of a Client's goroutines. The arithmetic
 // (how many may go, when the next may) is quotaLedger's (quota_budget.go); the sleeping is quotaWaiter's.
+//
+// It deliberately has no CloseIdleConnections method: go-retryablehttp calls the http.Client's when a call
+// gives up, and http.Client forwards it only to a transport that has one. Every stream shares the pooled
+// connections under this transport, so one call giving up must not drop them (TestGiveUpKeepsPooledConnections).
 type quotaTransport struct {
 	base http.RoundTripper
-	now  func() time.Time
 
 	mu      sync.Mutex    // guards ledger, changed and log
 	ledger  *quotaLedger  // the budget arithmetic
@@ -114,6 +191,9 @@ type quotaTransport struct {
 
 	waiter quotaWaiter
 	stats  *counters
+	// pauseMin and pauseMax bound a 429's pause until its X-RateLimit-Reset (New sets the retry waits; zero:
+	// the defaults).
+	pauseMin, pauseMax time.Duration
 }
 
 var _ http.RoundTripper = (*quotaTransport)(nil)
@@ -121,7 +201,6 @@ var _ http.RoundTripper = (*quotaTransport)(nil)
 func newQuotaTransport(base http.RoundTripper, percent int, maxWait time.Duration, log *slog.Logger, stats *counters) *quotaTransport {
 	return &quotaTransport{
 		base:    base,
-		now:     time.Now,
 		ledger:  newQuotaLedger(percent),
 		changed: make(chan struct{}),
 		log:     quotaLog{log: log, percent: percent},
@@ -132,24 +211,28 @@ func newQuotaTransport(base http.RoundTripper, percent int, maxWait time.Duratio
 
 // RoundTrip implements http.RoundTripper: wait for quota, send, observe the headers. A 429 is a response,
 // not an error; the retry layer above decides about it.
+// The answer read from the headers goes to the call's answerSlot, if it has one.
 func (t *quotaTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	seq, err := t.acquire(req.Context())
 	if err != nil {
 		return nil, err
 	}
 	resp, err := t.base.RoundTrip(req)
-	t.observe(seq, resp)
+	a := t.observe(seq, resp)
+	if s, ok := req.Context().Value(answerKey{}).(*answerSlot); ok {
+		s.resp, s.a = resp, a
+	}
 	return resp, err
 }
 
 // acquire blocks until an attempt may be sent and returns its sequence number.
 func (t *quotaTransport) acquire(ctx context.Context) (uint64, error) {
-	start := t.now()
+	start := time.Now()
 	waited := false
 	defer func() {
 		if waited {
 			t.stats.quotaWaits.Add(1)
-			t.stats.quotaWaitedNS.Add(int64(t.now().Sub(start)))
+			t.stats.quotaWaitedNS.Add(int64(time.Since(start)))
 		}
 	}()
 	for {
@@ -161,7 +244,7 @@ func (t *quotaTransport) acquire(ctx context.Context) (uint64, error) {
 			return seq, nil
 		}
 		waited = true
-		if err := t.waiter.wait(ctx, t.now(), v, changed); err != nil {
+		if err := t.waiter.wait(ctx, time.Now(), v, changed); err != nil {
 			return 0, err
 		}
 	}
@@ -172,7 +255,7 @@ func (t *quotaTransport) acquire(ctx context.Context) (uint64, error) {
 func (t *quotaTransport) tryAdmit(ctx context.Context) (uint64, quotaVerdict, <-chan struct{}, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	now := t.now()
+	now := time.Now()
 	v := t.ledger.plan(now)
 	if v.n > 0 {
 		if v.probe {
@@ -184,30 +267,33 @@ func (t *quotaTransport) tryAdmit(ctx context.Context) (uint64, quotaVerdict, <-
 	return 0, v, t.changed, false
 }
 
-// observe releases an attempt and folds its response's headers into the ledger.
-func (t *quotaTransport) observe(seq uint64, resp *http.Response) {
+// observe releases an attempt, reads its response's headers (resp nil: no response) and folds them into the
+// ledger: the budget they show, and the pause a 429 asks for. It returns what it read.
+func (t *quotaTransport) observe(seq uint64, resp *http.Response) answer {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	now := t.now()
-	status, perr := 0, errors.New("no response")
+	a := readAnswer(resp, time.Now())
 	var r *Rate
-	if resp != nil {
-		status = resp.StatusCode
-		if rate, err := ParseRate(resp.Header, now); err == nil {
-			r = &rate
-		} else {
-			perr = err
-		}
+	if a.rateErr == nil {
+		r = &a.rate
 	}
-	note := t.ledger.answer(seq, now, status, r)
+	note := t.ledger.answer(seq, a.at, a.status, r)
+	lo, hi := t.pauseMin, t.pauseMax
+	if hi == 0 {
+		lo, hi = DefaultRetryWaitMin, DefaultRetryWaitMax
+	}
+	if until, ok := a.pause(lo, hi); ok {
+		t.ledger.pause(until)
+	}
 	if note.noHeaders && resp != nil {
-		t.log.noHeaders(status, perr)
+		t.log.noHeaders(a.status, a.rateErr)
 	}
 	if note.learned > 0 {
 		t.log.learned(note.learned, budget(t.ledger.limit, t.ledger.percent))
 	}
 	close(t.changed)
 	t.changed = make(chan struct{})
+	return a
 }
 
 // quotaWaiter sleeps until a planned time, an answer changing the ledger, or the end of the context. It refuses
@@ -243,22 +329,48 @@ func (w quotaWaiter) wait(ctx context.Context, now time.Time, v quotaVerdict, ch
 
 // quotaLog writes the quota layer's log lines, each kind at most as often as it says something new.
 type quotaLog struct {
-	log        *slog.Logger
-	percent    int
-	loggedWait time.Time // the end of the last wait logged
-	warned     bool      // the missing-headers warning was given
+	log     *slog.Logger
+	percent int
+	logged  [4]time.Time // per waitKind: the end of the last wait logged
+	warned  bool         // the missing-headers warning was given
 }
 
-// waiting logs a wait for the budget: the first, and then each one over logWaitOver ending at a new time.
+// waitKind is why a verdict makes an attempt wait.
+type waitKind int
+
+const (
+	waitBudget    waitKind = iota // the budget is used up
+	waitAllowance                 // the window is unknown and the bucket's share of the budget is spent
+	waitPacing                    // the pacer spaces the sends
+	waitPaused                    // a 429 asked every request to wait
+)
+
+// waiting logs a wait: the first of its kind, and then each one over logWaitOver ending at a new time.
 func (q *quotaLog) waiting(ctx context.Context, now time.Time, v quotaVerdict, l *quotaLedger) {
-	if v.next.IsZero() || v.next.Equal(q.loggedWait) || (!q.loggedWait.IsZero() && v.next.Sub(now) <= logWaitOver) {
+	k := v.kind(l.window)
+	last := q.logged[k]
+	if v.next.IsZero() || v.next.Equal(last) || (!last.IsZero() && v.next.Sub(now) <= logWaitOver) {
 		return
 	}
-	q.loggedWait = v.next
-	q.log.LogAttrs(ctx, slog.LevelInfo, "quota: budget used up; waiting for the rate-limit window to reset",
-		slog.Duration("wait", v.next.Sub(now).Round(time.Millisecond)), slog.Time("until", v.next),
-		slog.Int("used", v.used), slog.Int("budget", v.budget), slog.Int("limit", l.limit),
-		slog.Int("quota_limit_percent", q.percent), slog.String("window", windowText(l.window)))
+	q.logged[k] = v.next
+	wait := slog.Duration("wait", v.next.Sub(now).Round(time.Millisecond))
+	switch k {
+	case waitPaused:
+		q.log.LogAttrs(ctx, slog.LevelInfo, "quota: the site answered 429 Too Many Requests; every request waits as it asked (Retry-After, or else X-RateLimit-Reset)",
+			wait, slog.Time("until", v.next))
+	case waitAllowance:
+		q.log.LogAttrs(ctx, slog.LevelInfo, "quota: waiting for the rate-limit reset; until the window length is known, each bucket sends at most half of what is left of the budget",
+			wait, slog.Time("until", v.next), slog.Int("used", v.used), slog.Int("budget", v.budget), slog.Int("limit", l.limit),
+			slog.Int("quota_limit_percent", q.percent))
+	case waitPacing:
+		q.log.LogAttrs(ctx, slog.LevelInfo, "quota: pacing requests to spread the budget over the rate-limit window",
+			slog.Duration("interval", v.interval.Round(time.Millisecond)), wait, slog.Int("budget", v.budget),
+			slog.Int("others", v.others), slog.String("window", windowText(l.window)))
+	default:
+		q.log.LogAttrs(ctx, slog.LevelInfo, "quota: budget used up; waiting for the rate-limit window to reset",
+			wait, slog.Time("until", v.next), slog.Int("used", v.used), slog.Int("budget", v.budget), slog.Int("limit", l.limit),
+			slog.Int("quota_limit_percent", q.percent), slog.String("window", windowText(l.window)))
+	}
 }
 
 // probe logs an attempt sent when no answer can show whether the budget has room.

@@ -84,6 +84,25 @@ type quotaVerdict struct {
 	others int       // the others' share in it
 	budget int
 	reset  time.Time // the site's latest X-RateLimit-Reset
+
+	// Why n is 0, for logs: the pacer spaces the sends (interval apart), or a 429's pause holds them back;
+	// else the budget is used up (or only an answer can tell).
+	paced    bool
+	interval time.Duration
+	paused   bool
+}
+
+// kind is why the verdict makes an attempt wait, the window's length being window (0: unknown).
+func (v quotaVerdict) kind(window time.Duration) waitKind {
+	switch {
+	case v.paused:
+		return waitPaused
+	case v.paced:
+		return waitPacing
+	case window == 0 && v.used < v.budget:
+		return waitAllowance
+	}
+	return waitBudget
 }
 
 // quotaLedger is the budget arithmetic's state. Its zero value is not usable; see newQuotaLedger.
@@ -114,14 +133,32 @@ type quotaLedger struct {
 	// Pacing while the window is unknown, and the way out when nothing can be learned without a request.
 	allow   allowance
 	probeAt time.Time
+
+	// pausedUntil holds every attempt back until a 429's Retry-After or reset (see pause).
+	pausedUntil time.Time
 }
 
 func newQuotaLedger(percent int) *quotaLedger {
 	return &quotaLedger{percent: percent, inflight: map[uint64]struct{}{}}
 }
 
+// pause holds every attempt back until t, on top of what the budget allows: a 429 asked for it. The retry
+// layer does not wait for such a 429 itself (see backoffPolicy), so the wait happens once, here, for every
+// stream at once.
+func (l *quotaLedger) pause(t time.Time) { l.pausedUntil = later(l.pausedUntil, t) }
+
 // plan says how many attempts may go at now and, if none, when to look again.
 func (l *quotaLedger) plan(now time.Time) quotaVerdict {
+	v := l.planBudget(now)
+	if now.Before(l.pausedUntil) {
+		v.n, v.probe, v.paused = 0, false, true
+		v.next = later(v.next, l.pausedUntil)
+	}
+	return v
+}
+
+// planBudget is plan without a 429's pause.
+func (l *quotaLedger) planBudget(now time.Time) quotaVerdict {
 	switch l.mode {
 	case modeProbe:
 		return quotaVerdict{n: oneIf(len(l.inflight) == 0)}
@@ -130,7 +167,7 @@ func (l *quotaLedger) plan(now time.Time) quotaVerdict {
 			return quotaVerdict{}
 		}
 		if next, _ := l.paced(now, rate.Every(degradedInterval)); !next.IsZero() {
-			return quotaVerdict{next: next}
+			return quotaVerdict{next: next, paced: true, interval: degradedInterval}
 		}
 		return quotaVerdict{n: 1}
 	}
@@ -145,8 +182,10 @@ func (l *quotaLedger) plan(now time.Time) quotaVerdict {
 	v.room = max(0, v.n)
 	if v.n > 0 {
 		l.probeAt = time.Time{}
-		if next, paced := l.paced(now, l.paceRate(v)); !next.IsZero() {
-			v.n, v.next = 0, next
+		r := l.paceRate(v)
+		if next, paced := l.paced(now, r); !next.IsZero() {
+			v.n, v.next, v.paced = 0, next, true
+			v.interval = time.Duration(float64(time.Second) / float64(r))
 		} else if paced {
 			v.n = 1
 		}

@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,13 +37,10 @@ func newTestQuota(percent int, logs *logBuffer) *quotaTransport {
 func TestQuotaWarnsOnceAboutHeaders(t *testing.T) {
 	var logs logBuffer
 	q := newTestQuota(100, &logs)
-	clock := time.Unix(1_700_000_000, 0)
-	q.now = func() time.Time { clock = clock.Add(degradedInterval); return clock } // no real waits
 	for range 3 {
-		seq, err := q.acquire(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
+		q.mu.Lock() // admitted as acquire would, without its waits of a second
+		seq := q.ledger.admit(time.Now(), quotaVerdict{n: 1})
+		q.mu.Unlock()
 		q.observe(seq, &http.Response{StatusCode: 200, Header: http.Header{"X-Ratelimit-Limit": {"x"}}})
 	}
 	lines := logs.lines("level=WARN")
@@ -287,4 +286,96 @@ type fakeRT struct {
 func (f *fakeRT) RoundTrip(*http.Request) (*http.Response, error) {
 	f.calls.Add(1)
 	return f.resp(), nil
+}
+
+// TestGiveUpKeepsPooledConnections pins a decision: when a call gives up, go-retryablehttp calls
+// CloseIdleConnections on the http.Client, which passes it on only to a transport that has the method. The
+// quota transport (the outermost) deliberately has none, so one call giving up does not drop the idle
+// connections every other stream shares: after a give-up, two requests at once still use the two
+// connections already open.
+func TestGiveUpKeepsPooledConnections(t *testing.T) {
+	if _, ok := http.RoundTripper(&quotaTransport{}).(interface{ CloseIdleConnections() }); ok {
+		t.Fatal("quotaTransport has CloseIdleConnections: a give-up would close the shared pool's idle connections")
+	}
+	in, release := make(chan struct{}), make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/fail"):
+			respond(500, errBody("internal_server_error", "down"))(w, r)
+			return
+		case strings.HasSuffix(r.URL.Path, "/first"):
+			respond(200, `{"id":"a","object":"account"}`)(w, r)
+			return
+		}
+		in <- struct{}{}
+		<-release
+		respond(200, `{"id":"a","object":"account"}`)(w, r)
+	}))
+	var conns atomic.Int64
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c := newTestClient(t, srv.URL)
+	ctx := context.Background()
+	pair := func() { // two requests in flight at once: two connections
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() { _, _, err := c.Get(ctx, "accounts/ok"); errs <- err }()
+		}
+		<-in
+		<-in
+		release <- struct{}{}
+		release <- struct{}{}
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, _, err := c.Get(ctx, "accounts/first"); err != nil { // its headers let two requests go at once
+		t.Fatal(err)
+	}
+	pair()
+	if _, _, err := c.Get(ctx, "accounts/fail"); err == nil || !strings.Contains(err.Error(), "after 3 attempts") {
+		t.Fatalf("want a give-up after 3 attempts, got %v", err)
+	}
+	pair()
+	if n := conns.Load(); n != 2 {
+		t.Fatalf("the site saw %d new connections, want 2: the give-up dropped pooled connections", n)
+	}
+}
+
+// TestQuotaLogSaysPacingOrUsedUp: ordinary spacing is logged as pacing with its interval, and "used up" is
+// kept for a budget that is spent (used >= budget).
+func TestQuotaLogSaysPacingOrUsedUp(t *testing.T) {
+	var logs logBuffer
+	site := &fakeSite{limit: 10, window: time.Second, headers: true, counts: map[int64]int{}, hold: time.Millisecond}
+	q := newQuotaTransport(site, 100, DefaultMaxQuotaWait, logs.logger(), &counters{})
+	runWorkers(t, q, 2, 12) // 24 requests: over two windows of budget
+	pacing := logs.lines(`msg="quota: pacing requests`)
+	if len(pacing) == 0 || !strings.Contains(pacing[0], " interval=") {
+		t.Errorf("no pacing line with its interval:\n%s", logs.String())
+	}
+	usedUp := logs.lines("used up")
+	if len(usedUp) == 0 {
+		t.Errorf("the budget was spent, but no line says so:\n%s", logs.String())
+	}
+	for _, l := range usedUp {
+		var used, budget int
+		for _, f := range strings.Fields(l) {
+			if v, ok := strings.CutPrefix(f, "used="); ok {
+				used, _ = strconv.Atoi(v)
+			}
+			if v, ok := strings.CutPrefix(f, "budget="); ok {
+				budget, _ = strconv.Atoi(v)
+			}
+		}
+		if budget == 0 || used < budget {
+			t.Errorf("%q says used up at %d of %d", l, used, budget)
+		}
+	}
 }

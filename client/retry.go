@@ -72,22 +72,10 @@ const MaxRetryAfter = 2 * time.Minute
 // checkRetry is the CheckRetry hook: retryPolicy, except that an answer whose Retry-After asks for longer
 // than MaxRetryAfter is not retried (the caller turns it into a *RetryLaterError).
 func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if ctx.Err() == nil && err == nil && c.retryLater(resp, time.Now()) > 0 {
+	if ctx.Err() == nil && err == nil && resp != nil && answerOf(ctx, resp).retryLater() > 0 {
 		return false, nil
 	}
 	return retryPolicy(ctx, resp, err)
-}
-
-// retryLater returns the wait a 429 or 503 asks for with Retry-After when it is longer than MaxRetryAfter,
-// else 0.
-func (c *Client) retryLater(resp *http.Response, now time.Time) time.Duration {
-	if resp == nil || (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) {
-		return 0
-	}
-	if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now); ok && d > MaxRetryAfter {
-		return d
-	}
-	return 0
 }
 
 // retryPolicy is the CheckRetry classification: it wraps retryablehttp.DefaultRetryPolicy (context done: stop;
@@ -112,7 +100,15 @@ func retryPolicy(ctx context.Context, resp *http.Response, err error) (bool, err
 // backoff is the Backoff hook. It runs only when a retry will happen, so it also counts and logs the retry.
 // attempt counts from 0, so attempt+1 attempts have been made.
 func (c *Client) backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
-	d := backoffPolicy(min, max, attempt, resp, time.Now())
+	a := answer{}
+	if resp != nil {
+		ctx := context.Background()
+		if resp.Request != nil {
+			ctx = resp.Request.Context()
+		}
+		a = answerOf(ctx, resp)
+	}
+	d := backoffPolicy(min, max, attempt, a)
 	c.stats.retries.Add(1)
 	attrs := []slog.Attr{slog.String("reason", retryReason(resp))}
 	if resp != nil && resp.Request != nil {
@@ -138,20 +134,18 @@ func retryReason(resp *http.Response) string {
 	return fmt.Sprintf("status %d", resp.StatusCode)
 }
 
-// backoffPolicy picks the wait before retry number attempt+1 (attempt counts from 0). A Retry-After header
-// (seconds or HTTP date) is honoured in full (checkRetry has already refused a retry when it is longer than
-// MaxRetryAfter); on a 429 without one, the time until X-RateLimit-Reset clamped to [min, max]. Otherwise exponential
-// backoff min*2^attempt capped at max, with jitter in [d/2, d] (never under min).
-func backoffPolicy(min, max time.Duration, attempt int, resp *http.Response, now time.Time) time.Duration {
-	if resp != nil {
-		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
-			return d
-		}
-		if resp.StatusCode == http.StatusTooManyRequests {
-			if r, err := ParseRate(resp.Header, now); err == nil {
-				return clamp(r.Reset.Sub(now), min, max)
-			}
-		}
+// backoffPolicy picks the wait before retry number attempt+1 (attempt counts from 0) after answer a (zero: no
+// answer). A 429 that asks for a pause (Retry-After, or else X-RateLimit-Reset) is not waited for here: the
+// quota transport holds every request back until then (answer.pause), so the retry goes straight to that one
+// wait. A Retry-After on any other answer (a 503) is honoured in full (checkRetry has already refused a retry
+// when it is longer than MaxRetryAfter). Otherwise exponential backoff min*2^attempt capped at max, with
+// jitter in [d/2, d] (never under min).
+func backoffPolicy(min, max time.Duration, attempt int, a answer) time.Duration {
+	if _, ok := a.pause(min, max); ok {
+		return 0
+	}
+	if a.status != 0 && a.hasRetryAfter {
+		return a.retryAfter
 	}
 	d := max
 	if attempt < 62 {
@@ -179,12 +173,11 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
 	}
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if s < 0 {
-			return 0, false
-		}
-		if s > int64(time.Duration(1<<62)/time.Second) {
-			s = int64(time.Duration(1<<62) / time.Second)
+	if isDigits(v) { // delay-seconds: any number of digits; one too large for int64 is "forever", not absent
+		const most = int64(time.Duration(1<<62) / time.Second)
+		s, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || s > most {
+			s = most
 		}
 		return time.Duration(s) * time.Second, true
 	}
@@ -196,6 +189,15 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return d, true
 	}
 	return 0, true
+}
+
+func isDigits(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return false
+		}
+	}
+	return v != ""
 }
 
 // stripURLError drops the *url.Error wrapper http.Client adds: its text repeats the full URL, and logs and
