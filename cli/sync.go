@@ -280,7 +280,9 @@ func runSync(ctx context.Context, o options, cfg *config.Config, e env, log *slo
 	began := time.Now()
 	results, runErr := runUntilStopped(ctx, syncer, selected, out, runLog)
 	meter.Stop() // the bars end before the summary line
-	logSummary(log, results, api.Stats(), time.Since(began), runErr)
+	stats := api.Stats()
+	logClientStats(log, stats) // before the final line, failed run or not
+	logSummary(log, results, stats, time.Since(began), runErr)
 	if runErr != nil {
 		if cause := context.Cause(ctx); cause != nil && errors.Is(runErr, context.Canceled) {
 			return cause
