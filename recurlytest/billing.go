@@ -42,25 +42,79 @@ func (s *Site) between(k kind, i int, salt uint64) int64 {
 // redemptionRemoved is when redemption i was removed (ok false while it is
 // active).
 func (s *Site) redemptionRemoved(i int) (int64, bool) {
-	return s.between(kRedemption, i, 0x7e), s.redemptionInactive(i)
+	t := s.tables[kRedemption].removed[i]
+	return t, t != noTime
 }
 
-// invRedemptions lists the coupon redemptions that applied to invoice j:
-// those of its account in force when it was created, when the invoice
-// carries a discount (a charge invoice).
-func (s *Site) invRedemptions(j int) []int32 {
-	if s.invFacts(j).discount <= 0 {
-		return []int32{}
-	}
-	at := s.tables[kInvoice].created[j]
-	out := []int32{}
-	for _, i := range s.children[kRedemption].of(s.invAccount(j)) {
-		removed, gone := s.redemptionRemoved(int(i))
-		if s.tables[kRedemption].created[i] <= at && (!gone || removed > at) {
-			out = append(out, i)
+// redemptionAt is the redemption of account acct in force at time at
+// whose coupon discounts a charge (the latest redeemed; -1 for none). A
+// free-trial coupon discounts no charge.
+func (s *Site) redemptionAt(acct int, at int64) int {
+	best := -1
+	t := s.tables[kRedemption]
+	for _, i := range s.children[kRedemption].of(acct) {
+		if t.created[i] > at || t.removed[i] != noTime && t.removed[i] <= at {
+			continue
+		}
+		if c := s.redemptionCoupon(int(i)); c < 0 || s.discountType(c) == discountTrial {
+			continue
+		}
+		if best < 0 || t.created[i] >= t.created[best] {
+			best = int(i)
 		}
 	}
+	return best
+}
+
+// couponDiscount is what coupon c takes off a charge of subtotal (cents)
+// in currency cur.
+func (s *Site) couponDiscount(c, cur int, subtotal int64) int64 {
+	switch s.discountType(c) {
+	case discountPercent:
+		return subtotal * s.discountPercent(c) / 100
+	case discountFixed:
+		return min(subtotal, s.discountAmount(c, cur))
+	}
+	return 0
+}
+
+// invRedemptions lists the coupon redemptions that discount invoice j's
+// line items, in ascending order.
+func (s *Site) invRedemptions(j int) []int32 {
+	out := []int32{}
+	lo, hi := s.invLines(j)
+	for li := lo; li < hi; li++ {
+		if f := s.lineFacts(li); !f.credit && f.red >= 0 && !slices.Contains(out, int32(f.red)) {
+			out = append(out, int32(f.red))
+		}
+	}
+	slices.Sort(out)
 	return out
+}
+
+// redemptionDiscounted is what redemption i has taken off its account's
+// charges (cents).
+func (s *Site) redemptionDiscounted(i int) int64 {
+	acct := s.childParent(kRedemption, i)
+	if acct < 0 {
+		return 0
+	}
+	var sum int64
+	add := func(lo, hi int) {
+		for li := lo; li < hi; li++ {
+			if f := s.lineFacts(li); !f.credit && f.red == i {
+				sum += f.discount
+			}
+		}
+	}
+	jlo, jhi := blockRange(acct, s.n(kInvoice), s.n(kAccount))
+	for j := jlo; j < jhi; j++ {
+		add(s.invLines(j))
+	}
+	n := s.invoicedLines()
+	plo, phi := blockRange(acct, s.n(kLineItem)-n, s.n(kAccount))
+	add(n+plo, n+phi)
+	return sum
 }
 
 // openInvoice reports whether an invoice in state st still awaits payment

@@ -210,6 +210,73 @@ func checkLineItemPeriods(v *violations, all map[kind]map[string]rec) {
 	}
 }
 
+// checkDiscounts: a line item's discount is what a coupon redeemed on its
+// invoice takes off it, for a charge the coupon covers; the redemptions'
+// discounted amounts add up to the line items' discounts.
+func checkDiscounts(t *testing.T, v *violations, srv *Server, all map[kind]map[string]rec) {
+	coupons := map[string][]rec{} // an invoice's redemptions' coupons
+	for id := range all[kInvoice] {
+		for _, raw := range pageList(t, srv, "/sites/subdomain-demo/invoices/"+id+"/coupon_redemptions") {
+			c := decodeRec(t, raw).obj("coupon")
+			coupons[id] = append(coupons[id], all[kCoupon][c.str("id")])
+		}
+	}
+	var lines, redeemed int64
+	for id, li := range all[kLineItem] {
+		if li.str("type") != "charge" {
+			continue
+		}
+		lines += li.cents("discount")
+		inv := li.str("invoice_id")
+		if inv == "" || li.cents("discount") == 0 {
+			continue
+		}
+		ok := false
+		for _, c := range coupons[inv] {
+			ok = ok || c != nil && couponTakes(c, li) == li.cents("discount")
+		}
+		v.check("line item: its discount is what a coupon redeemed on its invoice takes off a charge it covers", ok, "%s: %d", id, li.cents("discount"))
+	}
+	for _, r := range all[kRedemption] {
+		redeemed += r.cents("discounted")
+	}
+	v.check("redemptions: discounted adds up to the line items' discounts", redeemed == lines && lines > 0, "%d vs %d", redeemed, lines)
+	for id, c := range all[kCoupon] {
+		names := map[string]bool{}
+		for _, p := range c.list("plans") {
+			names[all[kPlan][p.str("id")].str("name")] = true
+		}
+		ok := c["plans"] == "all" && len(c.strs("plans_names")) == 0 || len(c.list("plans")) > 0 && len(c.list("plans")) == len(c.strs("plans_names"))
+		for _, n := range c.strs("plans_names") {
+			ok = ok && names[n]
+		}
+		v.check("coupon: plans and plans_names name the plans it applies to", ok, "%s: %v %v", id, c["plans"], c["plans_names"])
+	}
+}
+
+// couponTakes is what coupon c takes off charge li (-1 when it does not
+// cover it).
+func couponTakes(c, li rec) int64 {
+	covered := c["applies_to_non_plan_charges"] == true
+	if plan := li.str("plan_id"); plan != "" {
+		covered = c["plans"] == "all"
+		for _, p := range c.list("plans") {
+			covered = covered || p.str("id") == plan
+		}
+	}
+	if !covered {
+		return -1
+	}
+	d := c.obj("discount")
+	switch d.str("type") {
+	case "percent":
+		return li.cents("subtotal") * d.int("percent") / 100
+	case "fixed":
+		return min(li.cents("subtotal"), priceIn(d.list("currencies"), li.str("currency"), "amount"))
+	}
+	return -1
+}
+
 // checkPayments: what an invoice was paid is its settling payment plus the
 // credit payments applied to it.
 func checkPayments(v *violations, all map[kind]map[string]rec) {

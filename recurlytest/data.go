@@ -81,6 +81,8 @@ type table struct {
 	version []uint32
 	// collected is a transaction's collected_at (noTime when null).
 	collected []int64
+	// removed is a coupon redemption's removed_at (noTime while active).
+	removed []int64
 	// billCreated/billUpdated are an account's billing info times (noTime
 	// when the account has none).
 	billCreated, billUpdated []int64
@@ -267,6 +269,9 @@ func (s *Site) generate() {
 			version: make([]uint32, n),
 		}
 	}
+	// Line items' discounts come from the redemptions in force: index
+	// them by account before any amount is computed.
+	s.children[kRedemption] = buildCSR(s.n(kRedemption), s.n(kAccount), func(i int) int { return s.childParent(kRedemption, i) })
 	for _, k := range genOrder {
 		s.generateTimes(k)
 	}
@@ -283,8 +288,8 @@ func (s *Site) generate() {
 }
 
 // genOrder lists the kinds parents first.
-var genOrder = []kind{kAccount, kPlan, kCoupon, kCustomFieldDef, kAddOn, kSubscription, kInvoice, kLineItem,
-	kTransaction, kCreditPayment, kAcquisition, kUniqueCode, kRedemption, kNote}
+var genOrder = []kind{kAccount, kPlan, kCoupon, kRedemption, kCustomFieldDef, kAddOn, kSubscription, kInvoice, kLineItem,
+	kTransaction, kCreditPayment, kAcquisition, kUniqueCode, kNote}
 
 // timeline draws a resource's timestamps. They fall on a set of distinct
 // seconds (about n/TieDensity of them, spread over [Start, End]), so records
@@ -415,6 +420,8 @@ func (s *Site) generateTimes(k kind) {
 	switch k {
 	case kTransaction:
 		t.collected = make([]int64, t.n)
+	case kRedemption:
+		t.removed = make([]int64, t.n)
 	case kAccount:
 		t.billCreated = make([]int64, t.n)
 		t.billUpdated = make([]int64, t.n)
@@ -454,6 +461,14 @@ func (s *Site) generateTimes(k kind) {
 			} else {
 				bc := c + tl.rng.Int64N(u-c+1)
 				t.billCreated[i], t.billUpdated[i] = bc, bc+tl.rng.Int64N(u-bc+1)
+			}
+		}
+		if k == kRedemption {
+			// removed (when inactive) between created and updated: the
+			// removal updated it, and later updates keep removed_at.
+			t.removed[i] = noTime
+			if s.redemptionInactive(i) {
+				t.removed[i] = c + int64(mix(t.stable(i)^0x7e)%uint64(u-c+1))
 			}
 		}
 		t.created[i], t.updated[i] = c, u

@@ -1,6 +1,7 @@
 package recurlytest
 
 import (
+	"slices"
 	"strconv"
 )
 
@@ -122,6 +123,34 @@ func (s *Site) couponState(c int) int {
 }
 
 func (s *Site) couponAllPlans(c int) bool { return s.h(kCoupon, c, 0xa11)%100 < 40 }
+
+// couponPlans lists the plans a coupon not for all plans applies to: one
+// or two (none for a coupon for all plans).
+func (s *Site) couponPlans(c int) []int {
+	np := s.n(kPlan)
+	if np == 0 || s.couponAllPlans(c) {
+		return nil
+	}
+	r := s.h(kCoupon, c, 0x91a5)
+	first := int(r % uint64(np))
+	if np > 1 && (r>>8)%2 == 0 {
+		return []int{first, (first + 1) % np}
+	}
+	return []int{first}
+}
+
+// couponNonPlan: the coupon also discounts one-time charges.
+func (s *Site) couponNonPlan(c int) bool { return s.h(kCoupon, c, 0x40b1)%2 == 0 }
+
+// couponCovers reports whether coupon c discounts charge f: a plan's
+// charge (plan, add-on or setup fee) when it is for all plans or that
+// plan; a one-time charge when it covers non-plan charges.
+func (s *Site) couponCovers(c int, f *lineFacts) bool {
+	if f.plan < 0 {
+		return s.couponNonPlan(c)
+	}
+	return s.couponAllPlans(c) || slices.Contains(s.couponPlans(c), f.plan)
+}
 
 // --- subscriptions ---
 
@@ -371,6 +400,7 @@ var lineOrigins = []string{"plan", "add_on", "setup_fee", "one_time", "credit"}
 type lineFacts struct {
 	inv, acct, sub, plan, addOn int
 	prev                        int // the charge line item a refund credits, or -1
+	red                         int // the coupon redemption that discounts it, or -1
 	origin                      int
 	credit                      bool
 	qty, unit, subtotal         int64
@@ -419,7 +449,7 @@ func (s *Site) lineFacts(li int) lineFacts {
 		return s.chargeLine(li)
 	}
 	r := s.h(kLineItem, li, 0x11e)
-	f := lineFacts{inv: inv, acct: s.lineAccount(li), sub: -1, plan: -1, addOn: -1, prev: -1, origin: originCredit, credit: true}
+	f := lineFacts{inv: inv, acct: s.lineAccount(li), sub: -1, plan: -1, addOn: -1, prev: -1, red: -1, origin: originCredit, credit: true}
 	f.qty, f.unit = 1, -int64(100*(5+(r>>24)%300))
 	f.subtotal = f.unit
 	f.tax = f.subtotal * taxRates[(r>>56)%uint64(len(taxRates))] / 10000
@@ -431,7 +461,7 @@ func (s *Site) lineFacts(li int) lineFacts {
 // account's subscriptions (its plan, one of its add-ons or its plan's setup
 // fee, at the subscription's prices), the rest are one-time charges.
 func (s *Site) chargeLine(li int) lineFacts {
-	f := lineFacts{inv: s.lineInvoice(li), acct: s.lineAccount(li), sub: -1, plan: -1, addOn: -1, prev: -1, origin: originOneTime}
+	f := lineFacts{inv: s.lineInvoice(li), acct: s.lineAccount(li), sub: -1, plan: -1, addOn: -1, prev: -1, red: -1, origin: originOneTime}
 	r := s.h(kLineItem, li, 0x11e)
 	f.qty = 1
 	if (r>>8)%100 >= 60 {
@@ -445,17 +475,28 @@ func (s *Site) chargeLine(li int) lineFacts {
 		s.subscriptionCharge(&f, r)
 	}
 	f.subtotal = f.qty * f.unit
-	if (r>>40)%100 < 25 {
-		f.discount = f.subtotal * int64(5+(r>>48)%46) / 100
+	if red := s.redemptionAt(f.acct, s.lineDiscountedAt(li, f.inv)); red >= 0 {
+		if c := s.redemptionCoupon(red); s.couponCovers(c, &f) {
+			f.red, f.discount = red, s.couponDiscount(c, s.accountCur(f.acct), f.subtotal)
+		}
 	}
 	f.tax = (f.subtotal - f.discount) * taxRates[(r>>56)%uint64(len(taxRates))] / 10000
 	f.amount = f.subtotal - f.discount + f.tax
 	return f
 }
 
+// lineDiscountedAt is when line item li's coupons are applied: when its
+// invoice was created, or for a pending line item when it was created.
+func (s *Site) lineDiscountedAt(li, inv int) int64 {
+	if inv >= 0 {
+		return s.tables[kInvoice].created[inv]
+	}
+	return s.tables[kLineItem].created[li]
+}
+
 // lineSub is the subscription charge line item li bills (-1 for a one-time
 // charge): three in four bill one of its account's subscriptions that
-// exists when the line item is created.
+// exists when the line item is created and has started (is not future).
 func (s *Site) lineSub(li, acct int, r uint64) int {
 	lo, hi := s.accountSubs(acct)
 	if hi <= lo || (r>>60)%4 == 0 {
@@ -463,7 +504,7 @@ func (s *Site) lineSub(li, acct int, r uint64) int {
 	}
 	at, created := s.tables[kLineItem].created[li], s.tables[kSubscription].created
 	for d := range hi - lo {
-		if sub := lo + int((mix(r)+uint64(d))%uint64(hi-lo)); created[sub] <= at {
+		if sub := lo + int((mix(r)+uint64(d))%uint64(hi-lo)); created[sub] <= at && s.subState(sub) != subFuture {
 			return sub
 		}
 	}

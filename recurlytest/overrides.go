@@ -124,12 +124,20 @@ func (o *ovr) coupons(path string) bool {
 	case "Coupon.applies_to_all_plans":
 		o.fn(func(g *gen, dst []byte, _, _ uint64) []byte { return appendBool(dst, g.s.couponAllPlans(g.i)) })
 	case "Coupon.plans":
+		o.n.count = func(g *gen) int { return len(g.s.couponPlans(g.i)) }
+		o.fallback = *o.n
 		o.fn(func(g *gen, dst []byte, objS, objV uint64) []byte {
 			if g.s.couponAllPlans(g.i) {
 				return append(dst, `"all"`...)
 			}
 			return o.generic(g, dst, objS, objV)
 		})
+	case "Coupon.plans_names":
+		o.count(func(g *gen) int { return len(g.s.couponPlans(g.i)) })
+	case "Coupon.plans[].plans", "Coupon.plans_names[].plans_names":
+		o.pick(func(g *gen) int { return g.s.couponPlans(g.i)[g.arr.elem] })
+	case "Coupon.applies_to_non_plan_charges":
+		o.fn(func(g *gen, dst []byte, _, _ uint64) []byte { return appendBool(dst, g.s.couponNonPlan(g.i)) })
 	case "Coupon.coupon_type":
 		o.enum(func(g *gen) string {
 			if isBulk(g.i) {
@@ -616,6 +624,8 @@ func (o *ovr) children(path string) bool {
 			}
 			return "active"
 		})
+	case "CouponRedemption.discounted":
+		o.money(func(g *gen) int64 { return g.s.redemptionDiscounted(g.i) })
 	case "CouponRedemption.removed_at":
 		o.when(func(g *gen) (bool, int64) { t, gone := g.s.redemptionRemoved(g.i); return gone, t })
 	case "AccountAcquisition.cost.currency":

@@ -155,6 +155,7 @@ func checkRelations(t *testing.T, seed int64, records int) {
 	checkLineItemPeriods(v, all)
 	checkPayments(v, all)
 	checkBalances(t, v, srv, all)
+	checkDiscounts(t, v, srv, all)
 	checkRecurringRevenue(v, srv, all)
 
 	rules := make([]string, 0, len(v.checked))
