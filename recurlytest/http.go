@@ -369,32 +369,45 @@ func (s *Site) route(r *http.Request) response {
 			}
 			return s.single(s.appendRecord(nil, k, i))
 		}
+	case 3, 4:
+		if resp, ok := s.routeNested(r, parts); ok {
+			return resp
+		}
+	}
+	return errorBody(http.StatusNotFound, "not_found", "Page not found: "+r.URL.Path)
+}
+
+// routeNested serves the paths below a record: an account's note, and the
+// three-part paths (child lists, billing info, an account's or a plan's
+// lists); ok is false for other paths.
+func (s *Site) routeNested(r *http.Request, parts []string) (response, bool) {
+	switch len(parts) {
 	case 4:
 		if parts[0] == Accounts && parts[2] == Notes {
 			a, ok := s.tables[kAccount].lookup(parts[1])
 			if !ok {
-				return notFound(kAccount, parts[1])
+				return notFound(kAccount, parts[1]), true
 			}
 			i, ok := s.tables[kNote].index(parts[3])
 			if !ok || s.childParent(kNote, i) != a {
-				return notFound(kNote, parts[3])
+				return notFound(kNote, parts[3]), true
 			}
-			return s.single(s.appendRecord(nil, kNote, i))
+			return s.single(s.appendRecord(nil, kNote, i)), true
 		}
 	case 3:
 		if resp, ok := s.routeChild(r, parts); ok {
-			return resp
+			return resp, true
 		}
 		switch {
 		case parts[0] == Accounts && parts[2] == "billing_info":
 			i, ok := s.tables[kAccount].lookup(parts[1])
 			if !ok {
-				return notFound(kAccount, parts[1])
+				return notFound(kAccount, parts[1]), true
 			}
 			if s.tables[kAccount].billUpdated[i] == noTime {
-				return errorBody(http.StatusNotFound, "not_found", "Account has no billing information, or incorrect site or account ID", errParam{param: "account_id"})
+				return errorBody(http.StatusNotFound, "not_found", "Account has no billing information, or incorrect site or account ID", errParam{param: "account_id"}), true
 			}
-			return s.single(s.appendBillingInfo(nil, i))
+			return s.single(s.appendBillingInfo(nil, i)), true
 		case parts[0] == Accounts:
 			ck, ok := kindByName(parts[2])
 			if !ok || (ck != kLineItem && ck != kInvoice && ck != kSubscription && ck != kTransaction) {
@@ -402,19 +415,19 @@ func (s *Site) route(r *http.Request) response {
 			}
 			a, ok := s.tables[kAccount].lookup(parts[1])
 			if !ok {
-				return notFound(kAccount, parts[1])
+				return notFound(kAccount, parts[1]), true
 			}
-			return s.list(r, ck, func(i int) bool { return s.recordAccount(ck, i) == a })
+			return s.list(r, ck, func(i int) bool { return s.recordAccount(ck, i) == a }), true
 		case parts[0] == Plans && parts[2] == AddOns:
 			p, ok := s.tables[kPlan].lookup(parts[1])
 			if !ok {
-				return notFound(kPlan, parts[1])
+				return notFound(kPlan, parts[1]), true
 			}
 			t := s.tables[kAddOn]
-			return s.list(r, kAddOn, func(i int) bool { return s.parent(t, i, kPlan) == p })
+			return s.list(r, kAddOn, func(i int) bool { return s.parent(t, i, kPlan) == p }), true
 		}
 	}
-	return errorBody(http.StatusNotFound, "not_found", "Page not found: "+r.URL.Path)
+	return response{}, false
 }
 
 func notFound(k kind, id string) response {
@@ -563,7 +576,6 @@ func (s *Site) parseList(r *http.Request, k kind) (*listQuery, *response) {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	fail := func(resp response) (*listQuery, *response) { return nil, &resp }
 	var rangeParams []string
 	cursorByUpdated := false
 	for _, name := range names {
@@ -571,81 +583,104 @@ func (s *Site) parseList(r *http.Request, k kind) (*listQuery, *response) {
 		switch {
 		case name == "ids" && !spec.ids, (name == "limit" || name == "order" || name == "cursor") && !spec.paging,
 			(name == "sort" || name == "begin_time" || name == "end_time") && !spec.dates:
-			return fail(badParam(name, "is not a permitted parameter"))
+			return nil, badParamRef(name, "is not a permitted parameter")
 		}
-		switch name {
-		case "cursor":
+		if name == "cursor" {
 			c, byUpdated, ok := s.decodeCursor(v)
 			if !ok {
-				return fail(badParam("cursor", "is not a valid cursor"))
+				return nil, badParamRef("cursor", "is not a valid cursor")
 			}
 			q.cursor, cursorByUpdated = &c, byUpdated
 			continue
-		case "ids":
-			for _, id := range strings.Split(v, ",") {
-				if id = strings.TrimSpace(id); id != "" {
-					q.ids = append(q.ids, id)
-				}
-			}
-			if len(q.ids) > 200 {
-				return fail(badParam("ids", "must list at most 200 ids"))
-			}
-		case "limit":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 200 {
-				return fail(badParam("limit", "must be an integer between 1 and 200"))
-			}
-			q.limit = n
+		}
+		ranged, bad := s.setParam(q, k, name, v)
+		if bad != nil {
+			return nil, bad
+		}
+		if ranged {
 			rangeParams = append(rangeParams, name)
-		case "order":
-			if v != "asc" && v != "desc" {
-				return fail(badParam("order", "must be asc or desc"))
-			}
-			q.desc = v == "desc"
-			rangeParams = append(rangeParams, name)
-		case "sort":
-			if v != "created_at" && v != "updated_at" {
-				return fail(badParam("sort", "must be created_at or updated_at"))
-			}
-			q.byUpdated = v == "updated_at"
-			rangeParams = append(rangeParams, name)
-		case "begin_time", "end_time":
-			t, ok := parseTime(v)
-			if !ok {
-				return fail(badParam(name, "must be an ISO 8601 date-time"))
-			}
-			if name == "begin_time" {
-				q.begin = t.Unix()
-				if t.Nanosecond() > 0 {
-					q.begin++ // inclusive bound on whole seconds
-				}
-			} else {
-				q.end = t.Unix()
-			}
-			rangeParams = append(rangeParams, name)
-		default:
-			allowed, ok := filterParams[k][name]
-			if !ok {
-				return fail(badParam(name, "is not a permitted parameter"))
-			}
-			okv := false
-			for _, a := range allowed {
-				okv = okv || a == v
-			}
-			if !okv {
-				return fail(badParam(name, "must be one of "+strings.Join(allowed, ", ")))
-			}
-			q.pred = append(q.pred, s.filter(k, name, v))
 		}
 		q.echo.Set(name, v)
 	}
 	if q.cursor != nil && cursorByUpdated != q.byUpdated {
-		return fail(badParam("cursor", "does not belong to this sort order"))
+		return nil, badParamRef("cursor", "does not belong to this sort order")
 	}
 	if len(q.ids) > 0 && len(rangeParams) > 0 {
-		return fail(badParam("ids", "cannot be combined with "+strings.Join(rangeParams, ", ")))
+		return nil, badParamRef("ids", "cannot be combined with "+strings.Join(rangeParams, ", "))
 	}
 	return q, nil
+}
+
+func badParamRef(param, msg string) *response { r := badParam(param, msg); return &r }
+
+// setParam applies list parameter name=v (other than cursor) to q; ranged
+// reports a paging or time parameter, which ids cannot be combined with.
+func (s *Site) setParam(q *listQuery, k kind, name, v string) (ranged bool, bad *response) {
+	switch name {
+	case "ids":
+		for _, id := range strings.Split(v, ",") {
+			if id = strings.TrimSpace(id); id != "" {
+				q.ids = append(q.ids, id)
+			}
+		}
+		if len(q.ids) > 200 {
+			return false, badParamRef("ids", "must list at most 200 ids")
+		}
+		return false, nil
+	case "limit":
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			return true, badParamRef("limit", "must be an integer between 1 and 200")
+		}
+		q.limit = n
+	case "order":
+		if v != "asc" && v != "desc" {
+			return true, badParamRef("order", "must be asc or desc")
+		}
+		q.desc = v == "desc"
+	case "sort":
+		if v != "created_at" && v != "updated_at" {
+			return true, badParamRef("sort", "must be created_at or updated_at")
+		}
+		q.byUpdated = v == "updated_at"
+	case "begin_time", "end_time":
+		return true, setTimeBound(q, name, v)
+	default:
+		return false, s.setFilter(q, k, name, v)
+	}
+	return true, nil
+}
+
+// setTimeBound sets the inclusive begin_time or end_time bound, in whole
+// seconds.
+func setTimeBound(q *listQuery, name, v string) *response {
+	t, ok := parseTime(v)
+	if !ok {
+		return badParamRef(name, "must be an ISO 8601 date-time")
+	}
+	if name == "end_time" {
+		q.end = t.Unix()
+		return nil
+	}
+	q.begin = t.Unix()
+	if t.Nanosecond() > 0 {
+		q.begin++ // inclusive bound on whole seconds
+	}
+	return nil
+}
+
+// setFilter adds resource filter name=v, which must be one the list takes
+// with one of its values.
+func (s *Site) setFilter(q *listQuery, k kind, name, v string) *response {
+	allowed, ok := filterParams[k][name]
+	if !ok {
+		return badParamRef(name, "is not a permitted parameter")
+	}
+	if !slices.Contains(allowed, v) {
+		return badParamRef(name, "must be one of "+strings.Join(allowed, ", "))
+	}
+	q.pred = append(q.pred, s.filter(k, name, v))
+	return nil
 }
 
 // list answers a list endpoint (GET: a page; HEAD: the count). scope, when
