@@ -209,9 +209,9 @@ func newQuotaTransport(base http.RoundTripper, percent int, maxWait time.Duratio
 	}
 }
 
-// RoundTrip implements http.RoundTripper: wait for quota, send, observe the headers. A 429 is a response,
-// not an error; the retry layer above decides about it.
-// The answer read from the headers goes to the call's answerSlot, if it has one.
+// RoundTrip implements http.RoundTripper: wait for quota, send, observe the headers, and leave what they said
+// in the call's answerSlot, if it has one. A 429 is a response, not an error; the retry layer above decides
+// about it.
 func (t *quotaTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	seq, err := t.acquire(req.Context())
 	if err != nil {
