@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -62,7 +63,20 @@ func (s *Schema) Conform(rec []byte) (Result, error) {
 	if _, err := c.value(s.root, i); err != nil {
 		return Result{}, err
 	}
-	return Result{Record: c.apply(), Converted: c.conv, Unknown: c.unknown}, nil
+	res := Result{Record: c.apply()}
+	if len(c.edits) > 0 {
+		res.Converted = make([]Conversion, len(c.edits))
+		for k, e := range c.edits {
+			path := pathTo(rec, e.start)
+			res.Converted[k] = Conversion{Pointer: pointerOf(path), Field: fieldOf(path), From: e.from, To: e.to}
+		}
+	}
+	for _, off := range c.unknownAt {
+		if f := fieldOf(pathTo(rec, off)); !slices.Contains(res.Unknown, f) {
+			res.Unknown = append(res.Unknown, f)
+		}
+	}
+	return res, nil
 }
 
 // Validate checks rec in full against the schema with jsonschema/v5. The
@@ -89,11 +103,13 @@ func (s *Schema) Validate(rec []byte) error {
 	return &Error{Pointer: ptr, Problem: ve.Message + " (jsonschema)"}
 }
 
-// edit replaces rec[start:end] with repl, quoted when quote is set.
+// edit replaces rec[start:end] with repl, quoted when quote is set: a
+// conversion from one JSON type to another.
 type edit struct {
 	start, end int
 	repl       []byte
 	quote      bool
+	from, to   string
 }
 
 // seg is one step of the path to the value being read: an object key (raw
@@ -107,14 +123,14 @@ type seg struct {
 // follows; Recurly's records are a few levels deep.
 const maxDepth = 64
 
-// scanner is one Conform pass.
+// scanner is one Conform pass. It keeps no path to the value it reads: the
+// rare conversion, unknown field or error finds its path afterwards
+// (pathTo), so the common record pays nothing for it.
 type scanner struct {
-	b       []byte
-	path    [maxDepth]seg // path[:depth] leads to the value being read
-	depth   int
-	edits   []edit
-	conv    []Conversion
-	unknown []string
+	b         []byte
+	depth     int // nesting of declared objects and arrays
+	edits     []edit
+	unknownAt []int // offsets of the values of undeclared members
 }
 
 // value reads the value at b[i] (no white space before it) against n (nil:
@@ -134,7 +150,7 @@ func (c *scanner) value(n *node, i int) (int, error) {
 		}
 		if n.kinds == 0 || n.kinds&kStr != 0 {
 			if n.dateTime && !dateTime(c.b[i+1:end-1], plain) {
-				return 0, c.fail("%s is not an RFC 3339 date-time", excerpt.Of(string(c.b[i:end]), 60))
+				return 0, c.fail(i, "%s is not an RFC 3339 date-time", excerpt.Of(string(c.b[i:end]), 60))
 			}
 			return end, nil
 		}
@@ -144,11 +160,11 @@ func (c *scanner) value(n *node, i int) (int, error) {
 	case '[':
 		return c.array(n, i)
 	case 't':
-		return c.literal(n, i, 4, kBool)
+		return c.literal(n, i, "true", kBool)
 	case 'f':
-		return c.literal(n, i, 5, kBool)
+		return c.literal(n, i, "false", kBool)
 	case 'n':
-		return c.literal(n, i, 4, kNull)
+		return c.literal(n, i, "null", kNull)
 	}
 	end, integral := numberEnd(c.b, i)
 	if end == i {
@@ -162,11 +178,11 @@ func (c *scanner) value(n *node, i int) (int, error) {
 
 var errTruncated = errors.New("conform: record ends early")
 
-// literal reads true, false or null (size bytes, of kind k).
-func (c *scanner) literal(n *node, i, size int, k kinds) (int, error) {
-	end := i + size
-	if end > len(c.b) {
-		return 0, errTruncated
+// literal reads true, false or null (lit, of kind k).
+func (c *scanner) literal(n *node, i int, lit string, k kinds) (int, error) {
+	end := i + len(lit)
+	if end > len(c.b) || string(c.b[i:end]) != lit {
+		return 0, fmt.Errorf("conform: unexpected %q at offset %d", c.b[i], i)
 	}
 	if n.kinds == 0 || n.kinds&k != 0 {
 		return end, nil
@@ -177,11 +193,12 @@ func (c *scanner) literal(n *node, i, size int, k kinds) (int, error) {
 // mismatch is the error for the value b[i:end], whose type n does not
 // allow and which does not convert.
 func (c *scanner) mismatch(n *node, i, end int) error {
-	return c.fail("%s does not convert without loss to %s", excerpt.Of(string(c.b[i:end]), 60), typeList(n.kinds))
+	return c.fail(i, "%s does not convert without loss to %s", excerpt.Of(string(c.b[i:end]), 60), typeList(n.kinds))
 }
 
-func (c *scanner) fail(format string, args ...any) error {
-	return &Error{Pointer: c.pointer(), Problem: fmt.Sprintf(format, args...)}
+// fail is the error for the value at b[off].
+func (c *scanner) fail(off int, format string, args ...any) error {
+	return &Error{Pointer: pointerOf(pathTo(c.b, off)), Problem: fmt.Sprintf(format, args...)}
 }
 
 // fromString converts the string b[i:end] to a number or boolean n allows.
@@ -236,8 +253,8 @@ func integerText(num []byte) ([]byte, bool) {
 }
 
 func (c *scanner) convert(e edit, from, to string) error {
+	e.from, e.to = from, to
 	c.edits = append(c.edits, e)
-	c.conv = append(c.conv, Conversion{Pointer: c.pointer(), Field: c.field(), From: from, To: to})
 	return nil
 }
 
@@ -253,89 +270,104 @@ func (c *scanner) object(n *node, i int) (int, error) {
 		return jsonscan.Value(c.b, i) // an open object: any members
 	}
 	if c.depth == maxDepth {
-		return 0, c.fail("nested deeper than %d levels", maxDepth)
+		return 0, c.fail(i, "nested deeper than %d levels", maxDepth)
 	}
+	b := c.b // a local: the loop keeps it in registers
 	var seen uint64
 	next := 0
-	j := space(c.b, i+1)
-	if j < len(c.b) && c.b[j] == '}' {
-		return j + 1, c.missing(n, seen)
+	j := space(b, i+1)
+	if j < len(b) && b[j] == '}' {
+		return j + 1, c.missing(n, i, seen)
 	}
 	c.depth++ // not undone on an error: the pass ends there
 	for {
 		var child *node
-		if next < len(n.props) && c.expected(&n.props[next], j) {
+		known := true
+		if next < len(n.props) && expected(b, &n.props[next], j) {
 			// The expected key, as the schema spells it: no scan, no lookup.
-			q := n.props[next].quoted
-			c.path[c.depth-1] = seg{key: c.b[j+1 : j+len(q)-1]}
 			child, seen = n.props[next].node, seen|1<<(next&63)
+			j += len(n.props[next].quoted)
 			next++
-			j += len(q)
 		} else {
 			var err error
-			if j, child, err = c.otherKey(n, j, &next, &seen); err != nil {
+			if j, child, known, err = c.otherKey(n, j, &next, &seen); err != nil {
 				return 0, err
 			}
 		}
-		j = space(c.b, j)
-		if j >= len(c.b) || c.b[j] != ':' {
+		if j = space(b, j); j >= len(b) || b[j] != ':' {
 			return 0, errTruncated
 		}
-		j = space(c.b, j+1)
-		var end int
-		var err error
-		if child != nil && child.plainString && j < len(c.b) && c.b[j] == '"' {
-			end, _ = stringEnd(c.b, j) // the commonest member: a string where a string goes
-			if end < 0 {
-				return 0, errTruncated
-			}
-		} else if end, err = c.value(child, j); err != nil {
+		j = space(b, j+1)
+		if !known {
+			c.unknownAt = append(c.unknownAt, j)
+		}
+		end, err := c.member(child, j)
+		if err != nil {
 			return 0, err
 		}
-		j = space(c.b, end)
-		if j >= len(c.b) {
+		if j = space(b, end); j >= len(b) {
 			return 0, errTruncated
 		}
-		switch c.b[j] {
+		switch b[j] {
 		case ',':
-			j = space(c.b, j+1)
+			j = space(b, j+1)
 		case '}':
 			c.depth--
-			return j + 1, c.missing(n, seen)
+			return j + 1, c.missing(n, i, seen)
 		default:
-			return 0, fmt.Errorf("conform: unexpected %q at offset %d", c.b[j], j)
+			return 0, fmt.Errorf("conform: unexpected %q at offset %d", b[j], j)
 		}
 	}
 }
 
+// member reads a member's value at b[j] against n, with the commonest
+// cases inline: a string where any string goes, null where null goes.
+func (c *scanner) member(n *node, j int) (int, error) {
+	if b := c.b; n != nil && j < len(b) {
+		switch b[j] {
+		case '"':
+			if n.plainString {
+				end, _ := stringEnd(b, j)
+				if end < 0 {
+					return 0, errTruncated
+				}
+				return end, nil
+			}
+		case 'n':
+			if n.kinds&kNull != 0 && len(b)-j >= 4 && string(b[j:j+4]) == "null" {
+				return j + 4, nil
+			}
+		}
+	}
+	return c.value(n, j)
+}
+
 // otherKey reads the key at b[j] when it is not the expected one: it
-// looks it up, or notes it as unknown, and returns the offset past it.
-func (c *scanner) otherKey(n *node, j int, next *int, seen *uint64) (int, *node, error) {
+// looks it up (known false when the schema does not declare it) and
+// returns the offset past it.
+func (c *scanner) otherKey(n *node, j int, next *int, seen *uint64) (int, *node, bool, error) {
 	if j >= len(c.b) || c.b[j] != '"' {
-		return 0, nil, errTruncated
+		return 0, nil, false, errTruncated
 	}
 	kEnd, plain := stringEnd(c.b, j)
 	if kEnd < 0 {
-		return 0, nil, errTruncated
+		return 0, nil, false, errTruncated
 	}
-	key := c.b[j+1 : kEnd-1]
-	c.path[c.depth-1] = seg{key: key}
-	p := n.lookup(key, plain)
+	p := n.lookup(c.b[j+1:kEnd-1], plain)
 	if p < 0 {
-		c.addUnknown()
-		return kEnd, nil, nil
+		return kEnd, nil, false, nil
 	}
 	*next, *seen = p+1, *seen|1<<(p&63)
-	return kEnd, n.props[p].node, nil
+	return kEnd, n.props[p].node, true, nil
 }
 
 // expected reports whether b[j:] starts with p's quoted name: for names up
 // to 14 bytes, two word compares instead of a call to memequal.
-func (c *scanner) expected(p *prop, j int) bool {
-	if len(p.quoted) > 16 || len(c.b)-j < 16 {
-		return len(c.b)-j >= len(p.quoted) && string(c.b[j:j+len(p.quoted)]) == p.quoted
+func expected(b []byte, p *prop, j int) bool {
+	if len(p.quoted) > 16 || len(b)-j < 16 {
+		return len(b)-j >= len(p.quoted) && string(b[j:j+len(p.quoted)]) == p.quoted
 	}
-	return binary.LittleEndian.Uint64(c.b[j:])&p.m0 == p.w0 && binary.LittleEndian.Uint64(c.b[j+8:])&p.m1 == p.w1
+	return binary.LittleEndian.Uint64(b[j:])&p.m0 == p.w0 && binary.LittleEndian.Uint64(b[j+8:])&p.m1 == p.w1
 }
 
 // wrongValue is the error for the object or array at b[i], which n does
@@ -373,14 +405,15 @@ func (n *node) lookup(key []byte, plain bool) int {
 // c2q puts quotes back around a key's raw text.
 func c2q(key []byte) []byte { return append(append([]byte{'"'}, key...), '"') }
 
-// missing is the error for required properties of n not seen.
-func (c *scanner) missing(n *node, seen uint64) error {
+// missing is the error for required properties of n, the object at
+// b[i], not seen.
+func (c *scanner) missing(n *node, i int, seen uint64) error {
 	if n == nil || n.required&^seen == 0 {
 		return nil
 	}
 	for p := range n.props {
 		if n.required&^seen&(1<<p) != 0 {
-			return c.fail("required field %q is missing", n.props[p].name)
+			return c.fail(i, "required field %q is missing", n.props[p].name)
 		}
 	}
 	return nil
@@ -395,16 +428,15 @@ func (c *scanner) array(n *node, i int) (int, error) {
 		return jsonscan.Value(c.b, i) // any items
 	}
 	if c.depth == maxDepth {
-		return 0, c.fail("nested deeper than %d levels", maxDepth)
+		return 0, c.fail(i, "nested deeper than %d levels", maxDepth)
 	}
 	j := space(c.b, i+1)
 	if j < len(c.b) && c.b[j] == ']' {
 		return j + 1, nil
 	}
 	c.depth++ // not undone on an error: the pass ends there
-	for k := 0; ; k++ {
-		c.path[c.depth-1] = seg{idx: k}
-		end, err := c.value(n.items, j)
+	for {
+		end, err := c.member(n.items, j)
 		if err != nil {
 			return 0, err
 		}
@@ -424,21 +456,58 @@ func (c *scanner) array(n *node, i int) (int, error) {
 	}
 }
 
-// addUnknown notes the field at the current path, once per record.
-func (c *scanner) addUnknown() {
-	f := c.field()
-	for _, u := range c.unknown {
-		if u == f {
-			return
+// pathTo is the path from the start of rec to the value that starts at
+// rec[target], found by walking rec again: the scanner keeps none, since
+// only the rare conversion, unknown field or error needs it. For bytes
+// that are not valid JSON it may stop short.
+func pathTo(rec []byte, target int) []seg {
+	var path []seg
+	i := jsonscan.SkipSpace(rec, 0)
+	for i < target && i < len(rec) && (rec[i] == '{' || rec[i] == '[') {
+		child, s, ok := childAt(rec, i, target)
+		if !ok {
+			break
 		}
+		path, i = append(path, s), child
 	}
-	c.unknown = append(c.unknown, f)
+	return path
 }
 
-// pointer is the JSON pointer of the current path.
-func (c *scanner) pointer() string {
+// childAt finds the member or item of the object or array at rec[i] whose
+// value holds rec[target]: its offset and its step in a path.
+func childAt(rec []byte, i, target int) (int, seg, bool) {
+	j := space(rec, i+1)
+	for k := 0; j < len(rec) && rec[j] != '}' && rec[j] != ']'; k++ {
+		s := seg{idx: k}
+		if rec[i] == '{' {
+			kEnd, _ := stringEnd(rec, j)
+			if kEnd < 0 {
+				return 0, seg{}, false
+			}
+			s = seg{key: rec[j+1 : kEnd-1]}
+			if j = space(rec, kEnd); j >= len(rec) || rec[j] != ':' {
+				return 0, seg{}, false
+			}
+			j = space(rec, j+1)
+		}
+		end, err := jsonscan.Value(rec, j)
+		if err != nil {
+			end = len(rec)
+		}
+		if j <= target && target < end {
+			return j, s, true
+		}
+		if j = space(rec, end); j < len(rec) && rec[j] == ',' {
+			j = space(rec, j+1)
+		}
+	}
+	return 0, seg{}, false
+}
+
+// pointerOf is a path as a JSON pointer.
+func pointerOf(path []seg) string {
 	var sb strings.Builder
-	for _, s := range c.path[:c.depth] {
+	for _, s := range path {
 		sb.WriteByte('/')
 		if s.key == nil {
 			sb.WriteString(strconv.Itoa(s.idx))
@@ -453,11 +522,10 @@ func (c *scanner) pointer() string {
 	return sb.String()
 }
 
-// field is the current path as a field name: keys dotted, [] for each
-// array level.
-func (c *scanner) field() string {
+// fieldOf is a path as a field name: keys dotted, [] for each array level.
+func fieldOf(path []seg) string {
 	var sb strings.Builder
-	for k, s := range c.path[:c.depth] {
+	for k, s := range path {
 		if s.key == nil {
 			sb.WriteString("[]")
 			continue

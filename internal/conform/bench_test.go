@@ -1,0 +1,85 @@
+package conform_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/tap-recurly/tap-recurly/client"
+	"github.com/tap-recurly/tap-recurly/internal/conform"
+	"github.com/tap-recurly/tap-recurly/internal/jsonscan"
+	"github.com/tap-recurly/tap-recurly/internal/testutil"
+	"github.com/tap-recurly/tap-recurly/recurlytest"
+	"github.com/tap-recurly/tap-recurly/schemas"
+)
+
+// benchPage is a full page of records of one of the largest streams of the
+// simulated site, with the stream's schema compiled.
+type benchPage struct {
+	schema  *conform.Schema
+	records []json.RawMessage
+}
+
+func loadPages(b *testing.B) ([]benchPage, int64) {
+	srv := testutil.StartSite(b, recurlytest.Config{Seed: 6, Counts: recurlytest.Counts{Accounts: 250, LineItems: 250, Invoices: 250, Subscriptions: 250, Transactions: 250}, RateLimit: 1 << 30})
+	c, err := client.New(srv.Site.APIKey(), srv.Site.SiteID(), client.WithBaseURL(srv.URL))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var pages []benchPage
+	var size int64
+	for _, s := range [][2]string{{"accounts", "accounts"}, {"adjustments", "line_items"}, {"invoices", "invoices"}, {"subscriptions", "subscriptions"}, {"transactions", "transactions"}} {
+		raw, err := schemas.Get(s[0])
+		if err != nil {
+			b.Fatal(err)
+		}
+		sch, err := conform.Compile(raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		p, _, err := c.ListPage(context.Background(), s[1], client.ListParams{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range p.Records {
+			size += int64(len(r))
+		}
+		pages = append(pages, benchPage{sch, p.Records})
+	}
+	return pages, size
+}
+
+// BenchmarkConform conforms a page of each large stream of the simulated
+// site (records that already conform: the common case).
+func BenchmarkConform(b *testing.B) {
+	pages, size := loadPages(b)
+	b.SetBytes(size)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		for _, p := range pages {
+			for _, r := range p.records {
+				if _, err := p.schema.Conform(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkStrictScan is the client's strict check of the same records, for
+// comparison.
+func BenchmarkStrictScan(b *testing.B) {
+	pages, size := loadPages(b)
+	b.SetBytes(size)
+	b.ResetTimer()
+	for range b.N {
+		for _, p := range pages {
+			for _, r := range p.records {
+				if _, err := jsonscan.Value(r, 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+}
