@@ -231,6 +231,10 @@ type meltanoSetting struct {
 	Value       any    `yaml:"value"`
 	Label       string `yaml:"label"`
 	Description string `yaml:"description"`
+	Options     []struct {
+		Label string `yaml:"label"`
+		Value string `yaml:"value"`
+	} `yaml:"options"`
 }
 
 // meltanoExtractor is the tap-recurly plugin definition.
@@ -309,6 +313,13 @@ func TestMeltanoPlugin(t *testing.T) {
 		}
 		if m.Label == "" {
 			t.Errorf("%s: no label", s.Name)
+		}
+		var options []string
+		for _, o := range m.Options {
+			options = append(options, o.Value)
+		}
+		if !slices.Equal(options, s.Enum) {
+			t.Errorf("%s: options %v, want %v", s.Name, options, s.Enum)
 		}
 	}
 	if len(ex.SettingsGroupValidation) != 1 || !slices.Equal(ex.SettingsGroupValidation[0], required) {

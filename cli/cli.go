@@ -21,6 +21,7 @@ import (
 	"github.com/tap-recurly/tap-recurly/client"
 	"github.com/tap-recurly/tap-recurly/config"
 	"github.com/tap-recurly/tap-recurly/internal/logging"
+	"github.com/tap-recurly/tap-recurly/layouts"
 )
 
 // Version is the tap's version, set at build time with
@@ -118,7 +119,8 @@ func newCommand(o *options, e env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "tap-recurly",
 		Short: "Singer tap for the Recurly API v2018-08-09",
-		Long:  "tap-recurly extracts " + knownStreams() + "\nfrom Recurly and writes Singer messages to stdout.",
+		Long: "tap-recurly extracts " + strings.Join(layouts.Default().Names(), ", ") + "\nfrom Recurly and writes Singer messages to stdout." +
+			"\nWith the config setting layout dbt_recurly, it writes the 18 source tables of the dbt_recurly package instead.",
 		Example: "  tap-recurly --config config.json --discover > catalog.json\n" +
 			"  tap-recurly --config config.json --catalog catalog.json --state state.json > out.jsonl",
 		Args:          cobra.NoArgs,
@@ -199,12 +201,17 @@ func execute(ctx context.Context, o options, e env) error {
 		return inputError{errors.New("--catalog and --properties name the same thing: give one")}
 	}
 	if o.discover {
+		lay := layouts.Default()
 		if o.configPath != "" {
-			if _, err := loadConfig(o.configPath, e.now(), log); err != nil {
+			cfg, err := loadConfig(o.configPath, e.now(), log)
+			if err != nil {
+				return err
+			}
+			if lay, err = layouts.Get(cfg.Layout); err != nil {
 				return err
 			}
 		}
-		return writeDiscovery(e.stdout)
+		return writeDiscovery(e.stdout, lay)
 	}
 	if o.configPath == "" {
 		return inputError{errors.New("--config is required (see --help)")}

@@ -15,6 +15,7 @@ import (
 	"github.com/tap-recurly/tap-recurly/client"
 	"github.com/tap-recurly/tap-recurly/config"
 	"github.com/tap-recurly/tap-recurly/internal/logging"
+	"github.com/tap-recurly/tap-recurly/layouts"
 	"github.com/tap-recurly/tap-recurly/streams"
 )
 
@@ -41,7 +42,11 @@ type testRow struct {
 // billing_info) share one request. Nothing is written to stdout. It fails
 // unless every selected stream passed.
 func runConnectionTest(ctx context.Context, o options, cfg *config.Config, e env, log *slog.Logger) error {
-	selected, err := selectStreams(o, log)
+	lay, err := layouts.Get(cfg.Layout)
+	if err != nil {
+		return err
+	}
+	selected, err := selectStreams(o, lay, log)
 	if err != nil {
 		return err
 	}

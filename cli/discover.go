@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/tap-recurly/tap-recurly/config"
-	"github.com/tap-recurly/tap-recurly/schemas"
+	"github.com/tap-recurly/tap-recurly/layouts"
 	"github.com/tap-recurly/tap-recurly/singer"
 	"github.com/tap-recurly/tap-recurly/streams"
 )
@@ -16,14 +16,18 @@ import (
 // Capabilities are what the tap supports, in Meltano's vocabulary.
 var Capabilities = []string{"catalog", "discover", "state", "about", "properties", "test"}
 
-// Discover builds the catalog of every stream, everything selected by
-// default but the opt-in streams (selected-by-default false), each with a
-// description naming its source and its request cost. It makes no network
-// call.
-func Discover() (*singer.Catalog, error) {
+// Discover builds the catalog of every stream of the default layout
+// (streams); see DiscoverLayout.
+func Discover() (*singer.Catalog, error) { return DiscoverLayout(layouts.Default()) }
+
+// DiscoverLayout builds the catalog of every table of a layout, everything
+// selected by default but the opt-in tables (selected-by-default false),
+// each with a description naming its source and its request cost. It makes
+// no network call.
+func DiscoverLayout(lay *layouts.Layout) (*singer.Catalog, error) {
 	cat := &singer.Catalog{}
-	for _, st := range streams.All() {
-		schema, err := schemas.Get(st.Name)
+	for _, st := range lay.All() {
+		schema, err := lay.Schema(st.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -47,6 +51,9 @@ func streamDescription(st streams.Stream) string {
 	if st.Embedded != "" {
 		d = fmt.Sprintf("Recurly %s records embedded (%s) in each record of GET /sites/{site}/%s, read once with accounts", st.Object, st.Embedded, st.Path())
 	}
+	if st.Rows != nil {
+		d = "dbt_recurly source table (Recurly " + st.Object + "): " + strings.ReplaceAll(rowsOrigin(st), "`", "")
+	}
 	if st.PerParent() {
 		d += fmt.Sprintf(" for each record of %s", st.Parent)
 	}
@@ -57,8 +64,23 @@ func streamDescription(st streams.Stream) string {
 	return d
 }
 
-func writeDiscovery(w io.Writer) error {
-	cat, err := Discover()
+// rowsOrigin says where a derived table's rows come from.
+func rowsOrigin(st streams.Stream) string {
+	from := fmt.Sprintf("each record of `GET /sites/{site}/%s`", st.Path())
+	if st.PerParent() {
+		from += " for each record of `" + st.Parent + "`"
+	}
+	switch {
+	case st.Embedded != "":
+		return fmt.Sprintf("one flat row from the `%s` object embedded in %s", st.Embedded, from)
+	case st.Rows.Unpack != "":
+		return fmt.Sprintf("one row per entry of `%s` in %s", st.Rows.Unpack, from)
+	}
+	return "one flat row from " + from
+}
+
+func writeDiscovery(w io.Writer, lay *layouts.Layout) error {
+	cat, err := DiscoverLayout(lay)
 	if err != nil {
 		return err
 	}
@@ -72,6 +94,7 @@ func writeDiscovery(w io.Writer) error {
 
 // About is the --about document.
 func About() map[string]any {
+	dbt, _ := layouts.Get(layouts.DBTRecurly)
 	var names, optIn []string
 	for _, st := range streams.All() {
 		names = append(names, st.Name)
@@ -84,7 +107,8 @@ func About() map[string]any {
 		"name": "tap-recurly",
 		"description": "Singer tap for Recurly (API v2018-08-09): " + strings.Join(names, ", ") + ". Incremental, quota-aware. " +
 			"Opt-in (not selected by default): " + strings.Join(optIn, ", ") + ", which cost one request per account on every run " +
-			"(10,000 accounts: 10,000 requests, 25 minutes at 2,000 requests per 5 minutes); unique_coupon_codes costs one request per bulk coupon per run.",
+			"(10,000 accounts: 10,000 requests, 25 minutes at 2,000 requests per 5 minutes); unique_coupon_codes costs one request per bulk coupon per run. " +
+			"With the setting layout dbt_recurly it writes instead the 18 source tables of Fivetran's dbt_recurly package (" + strings.Join(dbt.Names(), ", ") + "), from the same requests.",
 		"version":      Version,
 		"capabilities": Capabilities,
 		"settings":     config.JSONSchema(),

@@ -14,6 +14,7 @@ import (
 	"github.com/tap-recurly/tap-recurly/internal/fileerr"
 	"github.com/tap-recurly/tap-recurly/internal/logging"
 	"github.com/tap-recurly/tap-recurly/internal/progress"
+	"github.com/tap-recurly/tap-recurly/layouts"
 	"github.com/tap-recurly/tap-recurly/singer"
 	"github.com/tap-recurly/tap-recurly/state"
 	"github.com/tap-recurly/tap-recurly/streams"
@@ -21,12 +22,12 @@ import (
 
 // selectStreams reads the catalog (if any) and returns the streams to sync
 // with their field selections, logging what was chosen and why.
-func selectStreams(o options, log *slog.Logger) ([]streams.Selected, error) {
-	path, user, err := readCatalog(o)
+func selectStreams(o options, lay *layouts.Layout, log *slog.Logger) ([]streams.Selected, error) {
+	path, user, err := readCatalog(o, lay)
 	if err != nil {
 		return nil, err
 	}
-	discovered, err := Discover()
+	discovered, err := DiscoverLayout(lay)
 	if err != nil {
 		return nil, err
 	}
@@ -34,7 +35,7 @@ func selectStreams(o options, log *slog.Logger) ([]streams.Selected, error) {
 	var chosen, skipped []string
 	for i := range discovered.Streams {
 		entry := &discovered.Streams[i]
-		st, _ := streams.ByName(entry.TapStreamID)
+		st, _ := lay.ByName(entry.TapStreamID)
 		if why := skipReason(st, user, path); why != "" {
 			skipped = append(skipped, st.Name+" ("+why+")")
 			continue
@@ -55,7 +56,7 @@ func selectStreams(o options, log *slog.Logger) ([]streams.Selected, error) {
 
 // readCatalog reads and checks the --catalog (or --properties) file. With
 // neither given, it returns an empty path and a nil catalog.
-func readCatalog(o options) (string, *singer.Catalog, error) {
+func readCatalog(o options, lay *layouts.Layout) (string, *singer.Catalog, error) {
 	path := o.catalogPath
 	if path == "" {
 		path = o.propertiesPath
@@ -71,7 +72,7 @@ func readCatalog(o options) (string, *singer.Catalog, error) {
 	if err != nil {
 		return "", nil, inputError{err}
 	}
-	if err := checkCatalog(path, user); err != nil {
+	if err := checkCatalog(path, user, lay); err != nil {
 		return "", nil, inputError{err}
 	}
 	return path, user, nil
@@ -158,11 +159,15 @@ func listOrNone(s []string) string {
 
 // checkCatalog refuses catalogs naming streams or replication keys the tap
 // does not have.
-func checkCatalog(path string, cat *singer.Catalog) error {
+func checkCatalog(path string, cat *singer.Catalog, lay *layouts.Layout) error {
 	for i, e := range cat.Streams {
-		st, ok := streams.ByName(e.TapStreamID)
+		st, ok := lay.ByName(e.TapStreamID)
 		if !ok {
-			return fmt.Errorf("%s: streams[%d].tap_stream_id: unknown stream %q (known: %s)", path, i, e.TapStreamID, knownStreams())
+			known := "known"
+			if lay != layouts.Default() {
+				known += " in layout " + lay.Name
+			}
+			return fmt.Errorf("%s: streams[%d].tap_stream_id: unknown stream %q (%s: %s)", path, i, e.TapStreamID, known, strings.Join(lay.Names(), ", "))
 		}
 		keys := []struct{ where, value string }{{"replication_key", e.ReplicationKey}}
 		if md := e.Metadata.Root(); md != nil {
@@ -187,14 +192,6 @@ func checkCatalog(path string, cat *singer.Catalog) error {
 func stringOf(md map[string]any, key string) string {
 	s, _ := md[key].(string)
 	return s
-}
-
-func knownStreams() string {
-	var names []string
-	for _, st := range streams.All() {
-		names = append(names, st.Name)
-	}
-	return strings.Join(names, ", ")
 }
 
 // loadState reads the state file, refusing a bookmark more than a day
@@ -250,7 +247,11 @@ func runSync(ctx context.Context, o options, cfg *config.Config, e env, log *slo
 	if err != nil {
 		return err
 	}
-	selected, err := selectStreams(o, log)
+	lay, err := layouts.Get(cfg.Layout)
+	if err != nil {
+		return err
+	}
+	selected, err := selectStreams(o, lay, log)
 	if err != nil {
 		return err
 	}

@@ -29,8 +29,18 @@ func JSONSchema() map[string]any {
 		if s.Pattern != "" {
 			p["pattern"] = s.Pattern
 		}
+		var enum []any
+		for _, v := range s.Enum {
+			enum = append(enum, v)
+		}
 		if !s.Required {
 			types = append(types, "null")
+			if enum != nil {
+				enum = append(enum, nil) // null: unset
+			}
+		}
+		if enum != nil {
+			p["enum"] = enum
 		}
 		p["type"] = types
 		if s.Secret {

@@ -41,7 +41,14 @@ type Config struct {
 	// MaxQuotaWait is the longest the tap waits for the API (a quota reset,
 	// a Retry-After) before it stops with a final STATE instead.
 	MaxQuotaWait time.Duration
+	// Layout names the set of tables the tap emits: "streams" (the API's
+	// records as-is) or "dbt_recurly" (the dbt_recurly package's source
+	// tables).
+	Layout string
 }
+
+// Layouts are the values the layout setting takes, the default first.
+var Layouts = []string{"streams", "dbt_recurly"}
 
 // SiteID is the site as addressed in API paths: "subdomain-<name>".
 func (c *Config) SiteID() string { return "subdomain-" + c.Subdomain }
@@ -71,6 +78,7 @@ const (
 	KindString   Kind = "string"
 	KindDate     Kind = "date_iso8601"
 	KindInteger  Kind = "integer"
+	KindOptions  Kind = "options" // a string, one of Setting.Enum
 )
 
 // Setting describes one config key.
@@ -79,8 +87,9 @@ type Setting struct {
 	Kind        Kind
 	Required    bool
 	Secret      bool
-	Default     any // nil when there is none
-	Min, Max    int // for integers; 0,0 means unbounded
+	Default     any      // nil when there is none
+	Min, Max    int      // for integers; 0,0 means unbounded
+	Enum        []string // for KindOptions: the values allowed
 	Description string
 	// Pattern, when set, is the regular expression (RE2, as jsonschema/v5
 	// reads it) a string value must match; published in --about.
@@ -126,6 +135,17 @@ var Settings = []Setting{
 	{Name: "max_quota_wait", Kind: KindInteger, Default: 900, Min: 1, Max: 86400,
 		Description: "Seconds the tap may wait for the rate-limit window to reset (X-RateLimit-Reset) before it stops with a final STATE and says when the quota resets, rather than sleep for hours.",
 		setInt:      func(c *Config, n int) { c.MaxQuotaWait = time.Duration(n) * time.Second }},
+	{Name: "layout", Kind: KindOptions, Default: "streams", Enum: Layouts,
+		Description: "The tables the tap emits. `streams`: the API's records as-is, one stream per list (the default). `dbt_recurly`: the 18 source tables of Fivetran's dbt_recurly package, flat, one row per version, for its models (see README, dbt_recurly).",
+		setStr:      setLayout},
+}
+
+func setLayout(c *Config, v string) error {
+	if !slices.Contains(Layouts, v) {
+		return fmt.Errorf("unknown layout %q (want one of: %s)", v, strings.Join(Layouts, ", "))
+	}
+	c.Layout = v
+	return nil
 }
 
 // Problems is every problem found in one config file, one line each.

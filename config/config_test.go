@@ -36,6 +36,20 @@ func TestParseValid(t *testing.T) {
 				}
 				return nil
 			}, 0},
+		{"layout", `{"api_key":"k","subdomain":"acme","start_date":"2020-01-01","layout":"dbt_recurly"}`,
+			func(c *Config) error {
+				if c.Layout != "dbt_recurly" {
+					return fmt.Errorf("layout %q", c.Layout)
+				}
+				return nil
+			}, 0},
+		{"layout null is the default", `{"api_key":"k","subdomain":"acme","start_date":"2020-01-01","layout":null}`,
+			func(c *Config) error {
+				if c.Layout != "streams" {
+					return fmt.Errorf("layout %q", c.Layout)
+				}
+				return nil
+			}, 0},
 		{"numbers as strings", `{"api_key":"k","subdomain":"acme","start_date":"2020-01-01T05:00:00+02:00","quota_limit":"30","max_workers":"2"}`,
 			func(c *Config) error {
 				if c.QuotaLimit != 30 || c.MaxWorkers != 2 || !c.StartDate.Equal(time.Date(2020, 1, 1, 3, 0, 0, 0, time.UTC)) {
@@ -97,6 +111,7 @@ func TestParseProblems(t *testing.T) {
 		{"http remote", `{"api_key":"k","subdomain":"a","start_date":"2020-01-01","base_url":"http://example.com"}`, []string{`config.json: base_url: plain http is refused for non-loopback host "example.com" (the API key would travel unencrypted); use https`}},
 		{"subdomain is a host", `{"api_key":"k","subdomain":"acme.recurly.com","start_date":"2020-01-01"}`, []string{`config.json: subdomain: must be the bare subdomain (for mysite.recurly.com use "mysite")`}},
 		{"empty key", `{"api_key":"  ","subdomain":"a","start_date":"2020-01-01"}`, []string{"config.json: api_key: required, got an empty string"}},
+		{"unknown layout", `{"api_key":"k","subdomain":"a","start_date":"2020-01-01","layout":"fivetran"}`, []string{`config.json: layout: unknown layout "fivetran" (want one of: streams, dbt_recurly)`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,6 +234,8 @@ func TestSchemaEnforced(t *testing.T) {
 		{`{"api_key":"k","subdomain":"a","start_date":"yesterday"}`, "start_date", true},
 		{`{` + base + `,"user_agent":"a\nb"}`, "user_agent", true},
 		{`{` + base + `,"base_url":"ftp://x"}`, "base_url", true},
+		{`{` + base + `,"layout":"fivetran"}`, "layout", true},
+		{`{` + base + `,"layout":1}`, "layout", true},
 		// What a schema cannot say stays hand-written.
 		{`{` + base + `,"quota_limit":"150"}`, "quota_limit", false},
 		{`{` + base + `,"base_url":"http://example.com"}`, "base_url", false},

@@ -24,6 +24,7 @@ type pageOut struct {
 	ordered   bool                // every record's position exact and in ascending order
 	backwards bool                // a record's exact position is earlier than one before it in the chain
 	past      bool                // records past the chain's until were skipped
+	extracted time.Time           // when the page's records were taken out
 }
 
 // sourceRecord is one record of a page, as the page loop sees it.
@@ -35,6 +36,19 @@ type sourceRecord struct {
 	pos      time.Time // its position in the listing
 	exact    bool      // pos is the record's updated_at
 	repaired bool      // the client replaced invalid UTF-8 in it with U+FFFD
+	// For derived rows (Stream.Rows): the record decoded once for every
+	// member that derives from it, its parent's updated_at (per-parent
+	// listings) and the extraction time.
+	decoded *decodedRecord
+	parent  *parentRef
+	synced  string
+}
+
+// decodedRecord is a source record decoded on first use.
+type decodedRecord struct {
+	tree any
+	err  error
+	done bool
 }
 
 // writePage writes one page of a chain: the listing's SCHEMAs (first page
@@ -64,14 +78,21 @@ func (s *Syncer) writePage(ctx context.Context, c *chain, page *client.Page) (pa
 // extract takes each member stream's records out of a page, in order.
 func (s *Syncer) extract(ctx context.Context, c *chain, page *client.Page) (pageOut, error) {
 	l := c.l
-	out := pageOut{batches: make([][]json.RawMessage, len(l.members)), max: make([]time.Time, len(l.members)), ordered: true}
-	src := sourceRecord{of: len(page.Records), fields: make([][]byte, len(l.keys))}
+	out := pageOut{batches: make([][]json.RawMessage, len(l.members)), max: make([]time.Time, len(l.members)), ordered: true,
+		extracted: s.now().UTC()}
+	src := sourceRecord{of: len(page.Records), fields: make([][]byte, len(l.keys)), parent: c.parent}
+	if l.derives {
+		src.synced = syncedText(out.extracted)
+	}
 	repaired := page.Repaired
 	for i, rec := range page.Records {
 		src.i, src.raw = i, rec
 		src.repaired = len(repaired) > 0 && repaired[0] == i
 		if src.repaired {
 			repaired = repaired[1:]
+		}
+		if l.derives {
+			src.decoded = &decodedRecord{}
 		}
 		if err := l.fieldsOf(page, i, src.fields); err != nil {
 			return out, err
@@ -114,7 +135,7 @@ func (s *Syncer) take(ctx context.Context, c *chain, mi int, m *member, src sour
 		return nil // before this stream's bookmark: read for another member
 	}
 	r, err := s.recordOf(ctx, c.l, m, src)
-	if err != nil || r.body == nil {
+	if err != nil || (r.body == nil && r.rows == nil) {
 		return err
 	}
 	name := m.sel.Stream.Name
@@ -135,6 +156,10 @@ func (s *Syncer) take(ctx context.Context, c *chain, mi int, m *member, src sour
 	}
 	if out.batches[mi] == nil {
 		out.batches[mi] = make([]json.RawMessage, 0, src.of) // the page's size at once: no regrowing
+	}
+	if m.sel.Stream.Rows != nil {
+		out.batches[mi] = append(out.batches[mi], r.rows...)
+		return nil
 	}
 	out.batches[mi] = append(out.batches[mi], r.body)
 	return nil
@@ -201,9 +226,10 @@ func stringBytes(v []byte) ([]byte, bool) {
 
 // record is one stream's record, checked and projected.
 type record struct {
-	body  json.RawMessage // nil: the source record gives none
-	idRaw []byte          // its primary key's text, read only for messages
-	rk    time.Time       // the replication value; zero when null
+	body  json.RawMessage   // nil: the source record gives none
+	rows  []json.RawMessage // a derived stream's rows (non-nil, maybe empty, when the source record gives some)
+	idRaw []byte            // its primary key's text, read only for messages
+	rk    time.Time         // the replication value; zero when null
 }
 
 // id is the record's primary key, for messages.
@@ -219,14 +245,14 @@ func (s *Syncer) recordOf(ctx context.Context, l *listing, m *member, src source
 			return record{}, err
 		}
 		var sub [2][]byte
-		if err := jsonscan.Fields(emb, []string{st.KeyProperty, st.ReplicationKey}, sub[:]); err != nil {
+		if err := jsonscan.Fields(emb, []string{st.KeyProperty, st.sourceKey()}, sub[:]); err != nil {
 			return record{}, fmt.Errorf("%s: embedded %s of record %d is not a JSON object: %w", st.Name, st.Embedded, src.i, err)
 		}
 		out, pk, rk = emb, sub[0], sub[1]
 	}
 	r := record{body: out}
 	var ok bool
-	if r.idRaw, ok = stringBytes(pk); !ok || len(r.idRaw) == 0 {
+	if r.idRaw, ok = stringBytes(pk); st.KeyProperty != "" && (!ok || len(r.idRaw) == 0) {
 		return record{}, &RecordError{Stream: st.Name, Index: src.i, Problem: keyProblem(st.KeyProperty, pk)}
 	}
 	switch {
@@ -234,8 +260,11 @@ func (s *Syncer) recordOf(ctx context.Context, l *listing, m *member, src source
 		r.rk = src.pos // the same field, parsed once already
 	case !jsonscan.IsNull(rk):
 		if r.rk, ok = timestamp(rk); !ok {
-			return record{}, &RecordError{Stream: st.Name, ID: r.id(), Index: src.i, Problem: fmt.Sprintf("%s %s is not an RFC 3339 timestamp", st.ReplicationKey, excerpt.Of(string(rk), 60))}
+			return record{}, &RecordError{Stream: st.Name, ID: r.id(), Index: src.i, Problem: fmt.Sprintf("%s %s is not an RFC 3339 timestamp", st.sourceKey(), excerpt.Of(string(rk), 60))}
 		}
+	}
+	if st.Rows != nil {
+		return s.derive(m, src, r, out)
 	}
 	if m.sel.Project != nil {
 		projected, err := m.sel.Project(out)
@@ -262,6 +291,48 @@ func keyProblem(key string, pk []byte) string {
 		return fmt.Sprintf("primary key %q is an empty string", key)
 	}
 	return fmt.Sprintf("primary key %q is not a string: %s", key, excerpt.Of(string(pk), 40))
+}
+
+// derive sets r's rows: the derived stream's rows from the source record
+// (or its embedded record, body), each projected to the selected columns
+// and conformed to the table's SCHEMA.
+func (s *Syncer) derive(m *member, src sourceRecord, r record, body json.RawMessage) (record, error) {
+	st := m.sel.Stream
+	var tree any
+	var err error
+	if st.Embedded == "" && src.decoded != nil {
+		d := src.decoded
+		if !d.done {
+			d.done = true
+			d.tree, d.err = decodeRecord(body)
+		}
+		tree, err = d.tree, d.err
+	} else {
+		tree, err = decodeRecord(body)
+	}
+	if err == nil {
+		r.rows, err = st.Rows.rows(rowSource{record: tree, parent: src.parent, synced: src.synced})
+	}
+	for i := 0; err == nil && i < len(r.rows); i++ {
+		if m.sel.Project != nil {
+			r.rows[i], err = m.sel.Project(r.rows[i])
+		}
+	}
+	if err != nil {
+		return record{}, &RecordError{Stream: st.Name, ID: r.id(), Index: src.i, Problem: err.Error()}
+	}
+	for i, row := range r.rows { // each row conforms to the table's SCHEMA, as records do
+		one := record{body: row, idRaw: r.idRaw}
+		if err := s.conformRecord(m, &one, src); err != nil {
+			return record{}, err
+		}
+		r.rows[i] = one.body
+	}
+	if r.rows == nil {
+		r.rows = []json.RawMessage{}
+	}
+	r.body = nil
+	return r, nil
 }
 
 // embedded is the record a source record embeds for m (nil when it holds
@@ -292,7 +363,7 @@ func (s *Syncer) embedded(ctx context.Context, l *listing, m *member, fields [][
 
 // emit writes each member's records of a page and counts them.
 func (s *Syncer) emit(l *listing, out pageOut) error {
-	extracted := s.now().UTC()
+	extracted := out.extracted
 	for mi, m := range l.members {
 		if len(out.batches[mi]) == 0 {
 			continue

@@ -84,6 +84,9 @@ func (s *Syncer) linkParents(listings []*listing, end time.Time) {
 		if w := st.ParentWhere.Field; w != "" && !slices.Contains(f.keys, w) {
 			f.keys = append(f.keys, w)
 		}
+		if st.Rows != nil && !slices.Contains(f.keys, "updated_at") {
+			f.keys = append(f.keys, "updated_at") // derived rows may carry it
+		}
 		f.children = append(f.children, l)
 		l.kids = f
 		l.unordered = true // each child list is sorted on its own: only all of them cover the range
@@ -187,7 +190,7 @@ func (s *Syncer) feedDone(f *parentFeed) error {
 // or again in the tail). keys are the fields located in each record.
 func (s *Syncer) feedPage(f *parentFeed, page *client.Page, keys []string) error {
 	fields := make([][]byte, len(keys))
-	idKey := slices.Index(keys, "id")
+	idKey, atKey := slices.Index(keys, "id"), slices.Index(keys, "updated_at")
 	for i := range page.Records {
 		if err := fieldsAt(page, i, keys, fields); err != nil {
 			return err
@@ -203,9 +206,11 @@ func (s *Syncer) feedPage(f *parentFeed, page *client.Page, keys []string) error
 		if fed {
 			continue
 		}
+		// A copy: the page's buffer is reused once the page is written.
+		parent := &parentRef{id: id, updatedAt: bytes.Clone(fieldAt(fields, atKey))}
 		for _, l := range f.children {
 			if l.inRange && l.wants(keys, fields) {
-				s.queueChild(l, id)
+				s.queueChild(l, parent)
 			}
 		}
 	}
@@ -223,10 +228,20 @@ func (l *listing) wants(keys []string, fields [][]byte) bool {
 	return ok && v == w.Value
 }
 
-// queueChild adds the chain reading parent id's child list to the
+// fieldAt is fields[i], nil when i is -1.
+func fieldAt(fields [][]byte, i int) []byte {
+	if i < 0 {
+		return nil
+	}
+	return fields[i]
+}
+
+// queueChild adds the chain reading the parent's child list to the
 // listing's window and to the pool.
-func (s *Syncer) queueChild(l *listing, id string) {
+func (s *Syncer) queueChild(l *listing, parent *parentRef) {
+	id := parent.id
 	c := l.childChain(s.openWindow(l), id)
+	c.parent = parent
 	s.stateMu.Lock()
 	c.w.chains++
 	s.stateMu.Unlock()
@@ -245,7 +260,7 @@ func (l *listing) childChain(w *window, id string) chain {
 		c.params = l.params(l.begin, l.end)
 	case DateParams:
 		c.path += "?" + url.Values{
-			"sort":       {st.ReplicationKey},
+			"sort":       {st.sourceKey()},
 			"begin_time": {l.begin.UTC().Format(time.RFC3339)},
 			"end_time":   {l.end.UTC().Format(time.RFC3339)},
 		}.Encode()
@@ -259,7 +274,11 @@ func (l *listing) childChain(w *window, id string) chain {
 // it was listed) ends them with no page.
 func (s *Syncer) childPages(ctx context.Context, c chain, parentID string) iter.Seq2[*client.Page, error] {
 	pages := s.API.List(ctx, c.path, c.params)
-	if c.l.members[0].sel.Stream.Params != AllParams {
+	switch c.l.members[0].sel.Stream.Params {
+	case AllParams:
+	case OneObject:
+		pages = s.oneObject(ctx, c.path)
+	default:
 		pages = s.wholeList(ctx, c.path, c.params.Fields)
 	}
 	return func(yield func(*client.Page, error) bool) {
@@ -311,6 +330,22 @@ func (s *Syncer) wholeList(ctx context.Context, path string, fields []string) it
 	}
 }
 
+// oneObject is a path that answers one object, not a list: a page holding
+// that one record.
+func (s *Syncer) oneObject(ctx context.Context, path string) iter.Seq2[*client.Page, error] {
+	return func(yield func(*client.Page, error) bool) {
+		body, _, err := s.API.Get(ctx, path)
+		if err == nil && (len(body) == 0 || body[0] != '{') {
+			err = fmt.Errorf("GET %s: the answer is not a JSON object", path)
+		}
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		yield(&client.Page{Records: []json.RawMessage{body}}, nil)
+	}
+}
+
 // decodeList reads a list envelope {"has_more":..,"next":..,"data":[...]}
 // answered to a GET.
 func decodeList(body json.RawMessage) (*client.Page, error) {
@@ -342,7 +377,7 @@ func decodeList(body json.RawMessage) (*client.Page, error) {
 // them by, so they are kept).
 func (l *listing) keepInRange(page *client.Page) (*client.Page, error) {
 	m := l.members[0]
-	keys := []string{m.sel.Stream.ReplicationKey}
+	keys := []string{m.sel.Stream.sourceKey()}
 	var rk [1][]byte
 	kept := page.Records[:0:0]
 	for i, rec := range page.Records {

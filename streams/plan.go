@@ -39,6 +39,7 @@ type listing struct {
 	posKey     int      // index in keys of the source's updated_at
 	lowKey     int      // index in keys of a lower bound of it when it is absent, -1 if none
 	idKey      int      // index in keys of "id", -1 if unused
+	derives    bool     // a member derives rows (Stream.Rows): records are decoded
 
 	// Guarded by Syncer.stateMu once chains run.
 	windows   []*window
@@ -77,6 +78,15 @@ type chain struct {
 	// belong to a later window, which reads them; the chain skips them
 	// and stops after the page where they begin.
 	until time.Time
+	// parent is, for a child chain, the parent record the child list is
+	// read under; nil otherwise.
+	parent *parentRef
+}
+
+// parentRef is a parent record as its children's derived rows see it.
+type parentRef struct {
+	id        string
+	updatedAt []byte // the raw JSON value of its updated_at; nil if absent
 }
 
 // member is one selected stream of a listing.
@@ -150,8 +160,9 @@ func (l *listing) planKeys() {
 	for _, m := range l.members {
 		st := m.sel.Stream
 		m.filter = m.start.After(l.begin)
+		l.derives = l.derives || st.Rows != nil
 		if st.Embedded == "" {
-			m.pkKey, m.rkKey, m.embKey = key(st.KeyProperty), key(st.ReplicationKey), -1
+			m.pkKey, m.rkKey, m.embKey = key(st.KeyProperty), key(st.sourceKey()), -1
 			if l.lowKey < 0 && m.rkKey != l.posKey {
 				l.lowKey = m.rkKey // a replication value is never later than its record's updated_at
 			}

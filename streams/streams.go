@@ -64,6 +64,19 @@ type Stream struct {
 	// record's id, path-escaped) fetched when a source record lacks the
 	// Embedded key altogether. A 404 there means the record has none.
 	Fallback string
+
+	// Rows derives the stream's rows (none, one or several) from each
+	// source record (its Embedded record, if any); nil: the record itself
+	// is the stream's record, passed through untouched.
+	Rows *Derive
+	// Keys, when set, is the primary key as Singer lists it (the rows'
+	// columns); nil: KeyProperty alone. KeyProperty always names the source
+	// record's own id, read for messages ("": the source record has none).
+	Keys []string
+	// SourceKey is the source record's field the bookmark follows when the
+	// rows hold it under another name (ReplicationKey is then that
+	// column's name); "": ReplicationKey.
+	SourceKey string
 }
 
 // Where is a condition on a top-level string field of a record.
@@ -81,10 +94,25 @@ const (
 	// NoParams: none of them; the list answers everything at once, and the
 	// tap keeps the records from the stream's bookmark to the signpost.
 	NoParams
+	// OneObject: the path answers one object (the record), not a list.
+	OneObject
 )
 
 // KeyProperties returns the stream's primary key as Singer lists it.
-func (s Stream) KeyProperties() []string { return []string{s.KeyProperty} }
+func (s Stream) KeyProperties() []string {
+	if s.Keys != nil {
+		return slices.Clone(s.Keys)
+	}
+	return []string{s.KeyProperty}
+}
+
+// sourceKey is the source record's field that the bookmark follows.
+func (s Stream) sourceKey() string {
+	if s.SourceKey != "" {
+		return s.SourceKey
+	}
+	return s.ReplicationKey
+}
 
 // PerParent reports whether the stream reads one child list per parent.
 func (s Stream) PerParent() bool { return s.Parent != "" }
@@ -109,6 +137,9 @@ func (s Stream) Cost() string {
 	pages := fmt.Sprintf(", plus a page per %d of its records", PageSize)
 	if s.Params != AllParams {
 		pages = " (the list answers in one page)"
+	}
+	if s.Params == OneObject {
+		pages = " (it answers one object)"
 	}
 	return "one request for " + parent + " on every run, changed or not" + pages +
 		"; the parent ids come from the `" + s.Parent + "` listing when it is read in the run, else from its own pass over it"
