@@ -1,6 +1,7 @@
 package layouts
 
 import (
+	"github.com/tap-recurly/tap-recurly/internal/jsonscan"
 	"github.com/tap-recurly/tap-recurly/streams"
 )
 
@@ -242,16 +243,24 @@ func couponDiscount() table {
 }
 
 // couponDiscountID is coupon_discount.fivetran_id (see couponDiscount).
-func couponDiscountID(record, elem any) any {
-	rec, _ := record.(map[string]any)
-	id, _ := rec["id"].(string)
-	if e, ok := elem.(map[string]any); ok {
-		if cur, ok := e["currency"].(string); ok && cur != "" {
-			return id + ":" + cur
-		}
-		if typ, ok := e["type"].(string); ok && typ != "" {
-			return id + ":" + typ
-		}
+func couponDiscountID(record, elem []byte) any {
+	id := field(record, "id")
+	if cur := field(elem, "currency"); cur != "" {
+		return id + ":" + cur
+	}
+	if typ := field(elem, "type"); typ != "" {
+		return id + ":" + typ
 	}
 	return id + ":discount"
+}
+
+// field is the string value of a top-level field of a raw JSON object, ""
+// when it has none.
+func field(obj []byte, name string) string {
+	var v [1][]byte
+	if jsonscan.Fields(obj, []string{name}, v[:]) != nil {
+		return ""
+	}
+	s, _ := jsonscan.String(v[0])
+	return s
 }

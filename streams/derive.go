@@ -1,11 +1,11 @@
 package streams
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tap-recurly/tap-recurly/internal/jsonscan"
@@ -25,6 +25,9 @@ type Derive struct {
 	Else string
 	// Columns are the row's columns, in order; a row holds exactly these.
 	Columns []Column
+
+	once sync.Once
+	plan *derivePlan
 }
 
 // Column is one column of a derived row and where its value comes from.
@@ -42,9 +45,9 @@ type Column struct {
 	//   ""      nothing: the API does not supply it, the value is null.
 	// An absent field gives null.
 	From string
-	// Value, when set, computes the value instead of From, from the
-	// record and the element.
-	Value func(record, elem any) any
+	// Value, when set, computes the value instead of From, from the raw
+	// JSON of the record and of the element; nil gives null.
+	Value func(record, elem []byte) any
 	// Type is the column's JSON Schema type when no spec type describes it
 	// (From "" or Value set): "string", "date-time", "number", "integer",
 	// "boolean" or "object".
@@ -58,45 +61,145 @@ const (
 	ParentUpdatedAt = "@parent.updated_at"
 )
 
+// Rows are derived from the record's raw JSON, without decoding it: each
+// value is copied byte for byte from where the column's path finds it, so
+// numbers and strings stay exactly as the API wrote them. One scan of the
+// record (and of each unpacked element) finds every top-level field the
+// columns read; nested paths then scan only the nested object.
+
 // rowSource is what a derived row's values are read from.
 type rowSource struct {
-	record any
+	record []byte
 	parent *parentRef // the parent of a per-parent record, else nil
 	synced string     // the extraction time, formatted
 }
+
+// derivePlan is a Derive worked out once: the top-level fields to read and
+// where each column finds its value among them.
+type derivePlan struct {
+	unpack, orElse []string // path segments
+	recKeys        []string // top-level fields of the record ("^" columns; every path when nothing is unpacked)
+	elemKeys       []string // top-level fields of each unpacked element
+	cols           []colPlan
+}
+
+// colPlan is one column of a derivePlan.
+type colPlan struct {
+	prefix []byte // `"name":` (with a leading comma after the first)
+	kind   colKind
+	key    int      // index in recKeys or elemKeys
+	rest   []string // the path below that field
+	c      Column
+}
+
+type colKind int
+
+const (
+	fromNull colKind = iota
+	fromRecord
+	fromElem
+	fromSelf
+	fromSynced
+	fromParentID
+	fromParentAt
+	fromValue
+)
 
 // Apply derives the rows of one source record extracted at synced, as the
 // sync does (without a parent: ParentID and ParentUpdatedAt columns are
 // null).
 func (d *Derive) Apply(record json.RawMessage, synced time.Time) ([]json.RawMessage, error) {
-	tree, err := decodeRecord(record)
-	if err != nil {
-		return nil, err
-	}
-	return d.rows(rowSource{record: tree, synced: syncedText(synced)})
+	return d.rows(rowSource{record: record, synced: syncedText(synced)})
 }
 
-// rows derives the rows of a record (already decoded with UseNumber).
+func (d *Derive) planned() *derivePlan {
+	d.once.Do(func() {
+		p := &derivePlan{unpack: segments(d.Unpack), orElse: segments(d.Else)}
+		for i, c := range d.Columns {
+			cp := colPlan{c: c, prefix: []byte(fmt.Sprintf("%q:", c.Name))}
+			if i > 0 {
+				cp.prefix = append([]byte{','}, cp.prefix...)
+			}
+			switch {
+			case c.Value != nil:
+				cp.kind = fromValue
+			case c.From == "":
+				cp.kind = fromNull
+			case c.From == Synced:
+				cp.kind = fromSynced
+			case c.From == ParentID:
+				cp.kind = fromParentID
+			case c.From == ParentUpdatedAt:
+				cp.kind = fromParentAt
+			case c.From == ".":
+				cp.kind = fromSelf
+			case strings.HasPrefix(c.From, "^") || d.Unpack == "":
+				path := segments(strings.TrimPrefix(c.From, "^"))
+				cp.kind, cp.key, cp.rest = fromRecord, keyIndex(&p.recKeys, path[0]), path[1:]
+			default:
+				path := segments(c.From)
+				cp.kind, cp.key, cp.rest = fromElem, keyIndex(&p.elemKeys, path[0]), path[1:]
+			}
+			p.cols = append(p.cols, cp)
+		}
+		d.plan = p
+	})
+	return d.plan
+}
+
+func segments(path string) []string {
+	if path == "" {
+		return nil
+	}
+	return strings.Split(path, ".")
+}
+
+// keyIndex is the index of name in *keys, added when missing.
+func keyIndex(keys *[]string, name string) int {
+	if i := slices.Index(*keys, name); i >= 0 {
+		return i
+	}
+	*keys = append(*keys, name)
+	return len(*keys) - 1
+}
+
+// rows derives the rows of a record.
 func (d *Derive) rows(src rowSource) ([]json.RawMessage, error) {
-	if d.Unpack == "" {
-		row, err := d.row(src, src.record)
+	p := d.planned()
+	rec := make([][]byte, len(p.recKeys))
+	if err := jsonscan.Fields(src.record, p.recKeys, rec); err != nil {
+		return nil, fmt.Errorf("not a JSON object: %w", err)
+	}
+	if p.unpack == nil {
+		row, err := p.row(src, rec, nil, nil)
 		return []json.RawMessage{row}, err
 	}
-	var elems []any
-	switch v := lookup(src.record, d.Unpack).(type) {
-	case []any:
-		elems = v
-	case map[string]any:
-		elems = []any{v}
+	var elems [][]byte
+	collect := func(v []byte) {
+		switch kind(v) {
+		case '[':
+			elems = elements(v)
+		case '{':
+			elems = [][]byte{v}
+		}
 	}
-	if len(elems) == 0 && d.Else != "" {
-		if v, ok := lookup(src.record, d.Else).(map[string]any); ok {
-			elems = []any{v}
+	collect(at(src.record, p.unpack))
+	if len(elems) == 0 && p.orElse != nil {
+		if v := at(src.record, p.orElse); kind(v) == '{' {
+			elems = [][]byte{v}
 		}
 	}
 	out := make([]json.RawMessage, 0, len(elems))
+	vals := make([][]byte, len(p.elemKeys))
 	for _, e := range elems {
-		row, err := d.row(src, e)
+		if kind(e) == '{' {
+			if err := jsonscan.Fields(e, p.elemKeys, vals); err != nil {
+				return nil, fmt.Errorf("%s: %w", d.Unpack, err)
+			}
+		} else {
+			clear(vals)
+		}
+		row, err := p.row(src, rec, e, vals)
 		if err != nil {
 			return nil, err
 		}
@@ -106,89 +209,96 @@ func (d *Derive) rows(src rowSource) ([]json.RawMessage, error) {
 }
 
 // row writes one row as a JSON object, its columns in order.
-func (d *Derive) row(src rowSource, elem any) (json.RawMessage, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	b.WriteByte('{')
-	for i, c := range d.Columns {
-		if i > 0 {
-			b.WriteByte(',')
+func (p *derivePlan) row(src rowSource, rec [][]byte, elem []byte, vals [][]byte) (json.RawMessage, error) {
+	b := make([]byte, 0, 64*len(p.cols))
+	b = append(b, '{')
+	for _, c := range p.cols {
+		b = append(b, c.prefix...)
+		var v []byte
+		switch c.kind {
+		case fromRecord:
+			v = at(rec[c.key], c.rest)
+		case fromElem:
+			v = at(vals[c.key], c.rest)
+		case fromSelf:
+			v = elem
+		case fromSynced:
+			v = []byte(`"` + src.synced + `"`)
+		case fromParentID, fromParentAt:
+			v = src.parentValue(c.kind)
+		case fromValue:
+			if x := c.c.Value(src.record, elem); x != nil {
+				enc, err := json.Marshal(x)
+				if err != nil {
+					return nil, fmt.Errorf("column %s: %w", c.c.Name, err)
+				}
+				v = enc
+			}
 		}
-		if err := enc.Encode(c.Name); err != nil {
-			return nil, err
+		if len(v) == 0 {
+			v = []byte("null")
 		}
-		b.Truncate(b.Len() - 1) // Encode's newline
-		b.WriteByte(':')
-		if err := enc.Encode(c.value(src, elem)); err != nil {
-			return nil, fmt.Errorf("column %s: %w", c.Name, err)
-		}
-		b.Truncate(b.Len() - 1)
+		b = append(b, v...)
 	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	return append(b, '}'), nil
 }
 
-// value is the column's value in a row.
-func (c Column) value(src rowSource, elem any) any {
-	switch {
-	case c.Value != nil:
-		return c.Value(src.record, elem)
-	case c.From == "":
-		return nil
-	case c.From == Synced:
-		return src.synced
-	case c.From == ParentID || c.From == ParentUpdatedAt:
-		return src.parentValue(c.From)
-	case c.From == ".":
-		return elem
-	case strings.HasPrefix(c.From, "^"):
-		return lookup(src.record, c.From[1:])
-	}
-	return lookup(elem, c.From)
-}
-
-// parentValue is the parent's id or updated_at (nil when there is none).
-func (src rowSource) parentValue(from string) any {
+// parentValue is the raw JSON of the parent's id or updated_at (nil when
+// there is none).
+func (src rowSource) parentValue(k colKind) []byte {
 	if src.parent == nil {
 		return nil
 	}
-	if from == ParentID {
-		return src.parent.id
+	if k == fromParentID {
+		b, _ := json.Marshal(src.parent.id)
+		return b
 	}
-	if at, ok := jsonscan.String(src.parent.updatedAt); ok {
-		return at
-	}
-	return nil
+	return src.parent.updatedAt
 }
 
-// lookup is the value at a dotted path in v (nil when any step is missing
-// or not an object).
-func lookup(v any, path string) any {
-	for path != "" {
-		obj, ok := v.(map[string]any)
-		if !ok {
+// at is the raw value at a path of object fields below v (nil when a step
+// is missing or not an object).
+func at(v []byte, path []string) []byte {
+	var one [1][]byte
+	for _, name := range path {
+		if kind(v) != '{' {
 			return nil
 		}
-		name, rest, _ := strings.Cut(path, ".")
-		v, path = obj[name], rest
+		if err := jsonscan.Fields(v, []string{name}, one[:]); err != nil {
+			return nil
+		}
+		v = one[0]
 	}
 	return v
 }
 
-// decodeRecord decodes a record for deriving rows, keeping numbers as
-// written.
-func decodeRecord(raw json.RawMessage) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
+// kind is the first byte of a raw JSON value ('{', '[', '"', 'n', ...), 0
+// for none.
+func kind(v []byte) byte {
+	i := jsonscan.SkipSpace(v, 0)
+	if i >= len(v) {
+		return 0
 	}
-	if _, ok := v.(map[string]any); !ok {
-		return nil, errors.New("not a JSON object")
+	return v[i]
+}
+
+// elements are the raw elements of a JSON array (nil if it is malformed:
+// the client has checked every page already).
+func elements(arr []byte) [][]byte {
+	var out [][]byte
+	i := jsonscan.SkipSpace(arr, jsonscan.SkipSpace(arr, 0)+1)
+	for i < len(arr) && arr[i] != ']' {
+		end, err := jsonscan.Value(arr, i)
+		if err != nil {
+			return nil
+		}
+		out = append(out, arr[i:end])
+		i = jsonscan.SkipSpace(arr, end)
+		if i < len(arr) && arr[i] == ',' {
+			i = jsonscan.SkipSpace(arr, i+1)
+		}
 	}
-	return v, nil
+	return out
 }
 
 // syncedText is the _fivetran_synced value of rows extracted at t.

@@ -36,19 +36,10 @@ type sourceRecord struct {
 	pos      time.Time // its position in the listing
 	exact    bool      // pos is the record's updated_at
 	repaired bool      // the client replaced invalid UTF-8 in it with U+FFFD
-	// For derived rows (Stream.Rows): the record decoded once for every
-	// member that derives from it, its parent's updated_at (per-parent
-	// listings) and the extraction time.
-	decoded *decodedRecord
-	parent  *parentRef
-	synced  string
-}
-
-// decodedRecord is a source record decoded on first use.
-type decodedRecord struct {
-	tree any
-	err  error
-	done bool
+	// For derived rows (Stream.Rows): its parent (per-parent listings) and
+	// the extraction time.
+	parent *parentRef
+	synced string
 }
 
 // writePage writes one page of a chain: the listing's SCHEMAs (first page
@@ -90,9 +81,6 @@ func (s *Syncer) extract(ctx context.Context, c *chain, page *client.Page) (page
 		src.repaired = len(repaired) > 0 && repaired[0] == i
 		if src.repaired {
 			repaired = repaired[1:]
-		}
-		if l.derives {
-			src.decoded = &decodedRecord{}
 		}
 		if err := l.fieldsOf(page, i, src.fields); err != nil {
 			return out, err
@@ -298,21 +286,8 @@ func keyProblem(key string, pk []byte) string {
 // and conformed to the table's SCHEMA.
 func (s *Syncer) derive(m *member, src sourceRecord, r record, body json.RawMessage) (record, error) {
 	st := m.sel.Stream
-	var tree any
 	var err error
-	if st.Embedded == "" && src.decoded != nil {
-		d := src.decoded
-		if !d.done {
-			d.done = true
-			d.tree, d.err = decodeRecord(body)
-		}
-		tree, err = d.tree, d.err
-	} else {
-		tree, err = decodeRecord(body)
-	}
-	if err == nil {
-		r.rows, err = st.Rows.rows(rowSource{record: tree, parent: src.parent, synced: src.synced})
-	}
+	r.rows, err = st.Rows.rows(rowSource{record: body, parent: src.parent, synced: src.synced})
 	for i := 0; err == nil && i < len(r.rows); i++ {
 		if m.sel.Project != nil {
 			r.rows[i], err = m.sel.Project(r.rows[i])
