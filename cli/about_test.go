@@ -34,6 +34,23 @@ func readRepoFile(t *testing.T, name string) string {
 	return string(b)
 }
 
+// marked returns the text between the markers <!-- name:start --> and
+// <!-- name:end --> in whichever of README.md and the docs/ pages holds
+// them: exactly one must, so the generated blocks can move between pages.
+func marked(t *testing.T, name string) string {
+	t.Helper()
+	var found []string
+	for _, file := range docFiles(t) {
+		if strings.Contains(readRepoFile(t, file), "<!-- "+name+":start -->") {
+			found = append(found, file)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("the %s markers are in %d of README.md and docs/*.md (%v), want exactly one", name, len(found), found)
+	}
+	return between(t, readRepoFile(t, found[0]), name)
+}
+
 // between returns the text between the markers <!-- name:start --> and
 // <!-- name:end -->, without the newline after the start marker.
 func between(t *testing.T, doc, name string) string {
@@ -42,10 +59,10 @@ func between(t *testing.T, doc, name string) string {
 	i := strings.Index(doc, start)
 	j := strings.Index(doc, end)
 	if i < 0 || j < i {
-		t.Fatalf("README.md lacks the markers %q ... %q", strings.TrimSpace(start), end)
+		t.Fatalf("the document lacks the markers %q ... %q", strings.TrimSpace(start), end)
 	}
 	if strings.Count(doc, start) != 1 || strings.Count(doc, end) != 1 {
-		t.Fatalf("README.md has the %s markers more than once", name)
+		t.Fatalf("the document has the %s markers more than once", name)
 	}
 	return doc[i+len(start) : j]
 }
@@ -120,7 +137,7 @@ func TestAboutMarkdownHasTheConfigTable(t *testing.T) {
 // TestReadmeConfigTable keeps the README's config reference equal to the
 // table --about --format markdown prints.
 func TestReadmeConfigTable(t *testing.T) {
-	got := between(t, readRepoFile(t, "README.md"), "config-table")
+	got := marked(t, "config-table")
 	want := config.MarkdownTable()
 	if got != want {
 		t.Errorf("README.md's config table differs from config.MarkdownTable() (the --about source).\n"+
@@ -161,7 +178,7 @@ func streamsTable() string {
 // TestReadmeStreamsTable keeps the README's streams table equal to the
 // stream table the sync runs on.
 func TestReadmeStreamsTable(t *testing.T) {
-	got := between(t, readRepoFile(t, "README.md"), "streams-table")
+	got := marked(t, "streams-table")
 	if want := streamsTable(); got != want {
 		t.Errorf("README.md's streams table differs from streams.All().\n"+
 			"Replace the text between <!-- streams-table:start --> and <!-- streams-table:end --> with:\n\n%s", want)
@@ -171,7 +188,7 @@ func TestReadmeStreamsTable(t *testing.T) {
 // TestReadmeNamesEveryPackage checks the architecture section names every
 // package of the module.
 func TestReadmeNamesEveryPackage(t *testing.T) {
-	arch := between(t, readRepoFile(t, "README.md"), "architecture")
+	arch := marked(t, "architecture")
 	var missing []string
 	for _, dir := range goPackageDirs(t) {
 		if !strings.Contains(arch, "`"+dir+"`") {
@@ -352,7 +369,7 @@ func TestMeltanoPlugin(t *testing.T) {
 // equal to meltano.yml's.
 func TestReadmeMeltanoSnippet(t *testing.T) {
 	_, want := loadMeltano(t)
-	block := between(t, readRepoFile(t, "README.md"), "meltano-plugin")
+	block := marked(t, "meltano-plugin")
 	block = strings.TrimPrefix(strings.TrimSpace(block), "```yaml")
 	block = strings.TrimSuffix(block, "```")
 	var doc struct {

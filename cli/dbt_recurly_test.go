@@ -326,8 +326,7 @@ func dbtTablesTable() string {
 // TestReadmeDBTRecurly keeps the README's dbt_recurly table and its list of
 // null columns equal to the layout.
 func TestReadmeDBTRecurly(t *testing.T) {
-	readme := readRepoFile(t, "README.md")
-	if got, want := between(t, readme, "dbt-tables"), dbtTablesTable(); got != want {
+	if got, want := marked(t, "dbt-tables"), dbtTablesTable(); got != want {
 		t.Errorf("README.md's dbt_recurly table differs from the layout.\nReplace the text between <!-- dbt-tables:start --> and <!-- dbt-tables:end --> with:\n\n%s", want)
 	}
 	lay, _ := layouts.Get(layouts.DBTRecurly)
@@ -335,7 +334,7 @@ func TestReadmeDBTRecurly(t *testing.T) {
 	if nulls := lay.NullColumns(); len(nulls) > 0 {
 		want = "`" + strings.Join(nulls, "`, `") + "`\n"
 	}
-	if got := between(t, readme, "dbt-null-columns"); got != want {
+	if got := marked(t, "dbt-null-columns"); got != want {
 		t.Errorf("README.md's null columns: %q, want %q", got, want)
 	}
 }
