@@ -2,7 +2,10 @@
 // starts the simulated Recurly site on a free loopback port, runs the real
 // tap binary for a full sync and then an incremental one (after touching a
 // few records), writes everything to demo/out/ and prints a per-stream
-// table of records emitted and the final bookmarks.
+// table of records emitted and the final bookmarks. Then it syncs once more
+// in the dbt_recurly layout and prints its tables, and, with a PostgreSQL
+// ($TAP_RECURLY_DEMO_PG, or one it starts), the monthly recurring revenue of
+// the last three months computed there.
 //
 // Run it with `make demo` (which builds bin/tap-recurly first).
 package main
@@ -11,6 +14,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -59,7 +63,7 @@ func run(tap, out string, seed int64) error {
 		return err
 	}
 
-	full, err := sync(tap, out, "full", cfgPath, "")
+	full, err := sync(tap, out, "full", cfgPath)
 	if err != nil {
 		return err
 	}
@@ -68,11 +72,22 @@ func run(tap, out string, seed int64) error {
 		touched += len(site.Touch(r, 5))
 	}
 	fmt.Printf("\nTouched %d records on the site; running an incremental sync from %s.\n\n", touched, full.statePath)
-	incr, err := sync(tap, out, "incremental", cfgPath, full.statePath)
+	incr, err := sync(tap, out, "incremental", cfgPath, "--state", full.statePath)
 	if err != nil {
 		return err
 	}
 
+	printStreams(full, incr)
+	if err := dbtRecurly(tap, out, cfg); err != nil {
+		return err
+	}
+	fmt.Printf("\nOutput in %s: full.jsonl, incremental.jsonl, dbt_recurly.jsonl (Singer messages), *.state.json, *.log (stderr).\n", out)
+	return nil
+}
+
+// printStreams prints the streams layout's table: records of both runs and
+// the final bookmarks.
+func printStreams(full, incr *result) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "stream\tfull sync records\tincremental records\tfinal bookmark\t")
 	for _, st := range streams.All() { // every stream, the opt-in ones included
@@ -86,23 +101,20 @@ func run(tap, out string, seed int64) error {
 	tw.Flush()
 	fmt.Println("\nOpt-in streams (coupon_redemptions, account_notes) cost one request per account on every run;")
 	fmt.Println("select them in a catalog (tap-recurly --discover, set \"selected\": true) to sync them.")
-	fmt.Printf("\nOutput in %s: full.jsonl, incremental.jsonl (Singer messages), *.state.json, *.log (stderr).\n", out)
-	return nil
 }
 
+// result is what one run of the tap wrote: RECORDs per stream, the final
+// bookmarks, and where its output and last STATE are.
 type result struct {
-	counts    map[string]int
-	bookmarks map[string]string
-	statePath string
+	counts            map[string]int
+	bookmarks         map[string]string
+	statePath, output string
 }
 
-// sync runs the tap once, writing stdout to NAME.jsonl, stderr to NAME.log
-// and the last STATE to NAME.state.json.
-func sync(tap, out, name, cfgPath, statePath string) (*result, error) {
-	args := []string{"--config", cfgPath}
-	if statePath != "" {
-		args = append(args, "--state", statePath)
-	}
+// sync runs the tap once with args after --config, writing stdout to
+// NAME.jsonl, stderr to NAME.log and the last STATE to NAME.state.json.
+func sync(tap, out, name, cfgPath string, args ...string) (*result, error) {
+	args = append([]string{"--config", cfgPath}, args...)
 	cmd := exec.Command(tap, args...)
 	var stdout bytes.Buffer
 	logf, err := os.Create(filepath.Join(out, name+".log"))
@@ -116,38 +128,47 @@ func sync(tap, out, name, cfgPath, statePath string) (*result, error) {
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("%s sync failed (%v); see %s", name, err, logf.Name())
 	}
-	if err := os.WriteFile(filepath.Join(out, name+".jsonl"), stdout.Bytes(), 0o644); err != nil {
+	res := &result{statePath: filepath.Join(out, name+".state.json"), output: filepath.Join(out, name+".jsonl")}
+	if err := os.WriteFile(res.output, stdout.Bytes(), 0o644); err != nil {
 		return nil, err
 	}
-	res := &result{counts: map[string]int{}, bookmarks: map[string]string{}, statePath: filepath.Join(out, name+".state.json")}
-	var lastState json.RawMessage
-	lines := 0
-	sc := bufio.NewScanner(bytes.NewReader(stdout.Bytes()))
+	lines, lastState, err := res.tally(stdout.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("%s sync: %w", name, err)
+	}
+	if err := os.WriteFile(res.statePath, append(lastState, '\n'), 0o644); err != nil {
+		return nil, err
+	}
+	fmt.Printf("  %d Singer messages in %s\n", lines, time.Since(began).Round(time.Millisecond))
+	return res, nil
+}
+
+// tally counts the RECORDs of each stream in a run's output and reads the
+// bookmarks of its last STATE, which it returns.
+func (res *result) tally(stdout []byte) (lines int, lastState json.RawMessage, err error) {
+	res.counts, res.bookmarks = map[string]int{}, map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(stdout))
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
+	for ; sc.Scan(); lines++ {
 		var msg struct {
 			Type   string          `json:"type"`
 			Stream string          `json:"stream"`
 			Value  json.RawMessage `json:"value"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &msg); err != nil {
-			return nil, fmt.Errorf("%s sync wrote a line that is not JSON: %v", name, err)
+			return 0, nil, fmt.Errorf("a line is not JSON: %v", err)
 		}
-		lines++
 		switch msg.Type {
+		case "SCHEMA":
+			res.counts[msg.Stream] += 0 // a selected stream, even with no records
 		case "RECORD":
 			res.counts[msg.Stream]++
-		case "SCHEMA":
-			res.counts[msg.Stream] += 0
 		case "STATE":
 			lastState = msg.Value
 		}
 	}
 	if lastState == nil {
-		return nil, fmt.Errorf("%s sync emitted no STATE", name)
-	}
-	if err := os.WriteFile(res.statePath, append(lastState, '\n'), 0o644); err != nil {
-		return nil, err
+		return 0, nil, errors.New("no STATE emitted")
 	}
 	var st struct {
 		Bookmarks map[string]map[string]string `json:"bookmarks"`
@@ -158,8 +179,7 @@ func sync(tap, out, name, cfgPath, statePath string) (*result, error) {
 			res.bookmarks[stream] = k + " " + v
 		}
 	}
-	fmt.Printf("  %d Singer messages in %s\n", lines, time.Since(began).Round(time.Millisecond))
-	return res, nil
+	return lines, lastState, sc.Err()
 }
 
 func writeJSON(path string, v any) error {
