@@ -22,7 +22,7 @@ import (
 // hostile is one misbehaving plans endpoint; n counts requests to it (from 1).
 type hostile func(w http.ResponseWriter, r *http.Request, n int)
 
-// hostileServer serves the site subdomain-hostile with plans answered by h.
+// hostileServer serves the site subdomain-hostile with plans (any path ending in /plans) answered by h.
 func hostileServer(t *testing.T, h hostile, extra http.Header) (*httptest.Server, func() int) {
 	t.Helper()
 	var mu sync.Mutex
@@ -46,7 +46,7 @@ func hostileServer(t *testing.T, h hostile, extra http.Header) (*httptest.Server
 			w.Header().Set("Recurly-Total-Records", "0")
 			return
 		}
-		if r.URL.Path == "/sites/subdomain-hostile/plans" {
+		if strings.HasSuffix(r.URL.Path, "/plans") { // another site's plans too, for a next link there
 			mu.Lock()
 			n++
 			k := n
@@ -115,6 +115,26 @@ func TestHostileAPI(t *testing.T) {
 			},
 			code: ExitFailure, maxRequests: 6,
 			line: regexp.MustCompile(`^tap-recurly: plans: .*paging loops`),
+		},
+		{
+			name: "next link to another site's plans",
+			h: func(w http.ResponseWriter, r *http.Request, n int) {
+				if r.URL.Path != "/sites/subdomain-hostile/plans" { // the other site: a record not of this site, later
+					listJSON(w, false, "", []string{plan("foreign", time.Now().UTC().AddDate(0, 0, -1).Format(time.RFC3339))})
+					return
+				}
+				listJSON(w, true, "/sites/subdomain-other/plans?cursor=3", []string{plan("r0", day), plan("r1", day)})
+			},
+			code: ExitFailure, maxRequests: 1,
+			line: regexp.MustCompile(`^tap-recurly: plans: GET /sites/subdomain-hostile/plans\?.*the API's next link leaves the listing: next link "/sites/subdomain-other/plans\?cursor=3" is not on the listing`),
+			check: func(t *testing.T, out *output) {
+				if got := len(out.records["plans"]); got != 2 {
+					t.Errorf("%d plans, want the 2 of the first page (none from the other site)", got)
+				}
+				if bm, ok := out.lastState().Bookmarks["plans"]["updated_at"]; ok && bm > day {
+					t.Errorf("plans bookmark %s passes the last record emitted (%s)", bm, day)
+				}
+			},
 		},
 		{
 			name: "429 with Retry-After 3600",

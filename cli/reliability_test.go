@@ -515,6 +515,7 @@ func editPage(t *testing.T, body []byte, fn func(env map[string]json.RawMessage,
 // field in a record is passed through in the RECORD.
 func TestBadDataFromAPI(t *testing.T) {
 	foreignHits := atomic.Int64{}
+	var firstInvoices atomic.Pointer[string] // the first invoices request, which the next-link error names
 	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		foreignHits.Add(1)
 		if u, p, ok := r.BasicAuth(); ok {
@@ -582,13 +583,16 @@ func TestBadDataFromAPI(t *testing.T) {
 				if !firstPageOf(r, "invoices") {
 					return body
 				}
+				uri := r.URL.RequestURI()
+				firstInvoices.Store(&uri)
 				return editPage(t, body, func(envl map[string]json.RawMessage, _ []map[string]json.RawMessage) {
 					envl["next"], _ = json.Marshal(foreign.URL + r.URL.RequestURI() + "&cursor=stolen")
 				})
 			},
 			code: ExitFailure,
 			wantLine: func(front string) string {
-				return "tap-recurly: invoices: client: refusing to follow a next link to " + foreign.URL + ": not the API host " + strings.TrimPrefix(front, "http://")
+				return "tap-recurly: invoices: GET " + *firstInvoices.Load() + ": the API's next link leaves the listing: refusing to follow a next link to " +
+					foreign.URL + ": not the API host " + strings.TrimPrefix(front, "http://") + "; stopped instead of reading it"
 			},
 			check: func(t *testing.T, o *output) {
 				if n := foreignHits.Load(); n != 0 {

@@ -72,11 +72,14 @@ func TestListRecyclesPages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		link := "accounts"
-		if pages > 0 {
-			link = next
+		u, err := c.listURL("accounts", ListParams{Limit: 50})
+		if err == nil && pages > 0 {
+			u, err = c.nextURL(u, next)
 		}
-		fresh, _, err := c.ListPage(context.Background(), link, ListParams{Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh, _, err := c.listPage(context.Background(), u, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -353,16 +353,13 @@ func TestListRefusesBadNext(t *testing.T) {
 	}{
 		{"other host", "http://evil.example/sites/subdomain-x/accounts?cursor=1", "refusing to follow a next link to http://evil.example"},
 		{"has_more without next", "", "has_more but gives no next link"},
-		{"repeated next", "/same", "the next link repeats a link already followed"},
+		{"repeated next", "/sites/subdomain-x/accounts?limit=200&order=asc&sort=updated_at", "the next link repeats a link already followed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newScripted(t, respond(200, page(true, tt.next, "a")))
 			c := newTestClient(t, srv.URL)
 			path := "accounts"
-			if tt.next == "/same" {
-				path = "/same"
-			}
 			var pages int
 			var lastErr error
 			for p, err := range c.List(context.Background(), path, ListParams{}) {

@@ -10,6 +10,7 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,9 @@ type ListParams struct {
 	Order     string    // "asc" or "desc"; "" means "asc"
 	BeginTime time.Time // inclusive lower bound on the sort field; zero means none. Sent as RFC 3339 UTC.
 	EndTime   time.Time // inclusive upper bound on the sort field; zero means none. Sent as RFC 3339 UTC.
+	// Unpaged sends none of the parameters above, for lists that take none (a path's own query is kept):
+	// such a list answers at once, and should the site page it anyway, List follows its next links.
+	Unpaged bool
 	// Fields names top-level keys of each record to locate while the page is checked (not sent). Their
 	// values land in Page.Fields, saving the caller a second pass over every record.
 	Fields []string
@@ -215,19 +219,17 @@ func unexpectedEOF(err error) error {
 	return err
 }
 
-// ListPage fetches one page of a list.
+// ListPage fetches the first page of a list.
 //
-// pathOrNext is either a site-relative resource path, such as "accounts" or "plans/code-x/add_ons" (an
-// optional query is kept, e.g. "transactions?type=payment"), fetched as
-// {base}/sites/{site}/{path}?limit=..&sort=..&order=..[&begin_time=..][&end_time=..] from p; or the `next`
-// link of a previous page: a path starting with "/" (resolved against the base URL's scheme and host) or an
-// absolute URL on the same scheme and host. For next links p's query parameters are ignored (the link
-// carries them); p.Fields applies to every page. A link to any other host is an
-// error and is not followed. Path segments must already be escaped (url.PathEscape).
+// path is a site-relative resource path, such as "accounts" or "plans/code-x/add_ons" (an optional query is
+// kept, e.g. "transactions?type=payment"), fetched as
+// {base}/sites/{site}/{path}?limit=..&sort=..&order=..[&begin_time=..][&end_time=..] from p. A `next` link
+// is not accepted: List follows those, checking that each stays on its listing. Path segments must already
+// be escaped (url.PathEscape).
 //
 // On an HTTP error the *Response is returned with the error (a *ErrorResponse or *RateLimitError).
-func (c *Client) ListPage(ctx context.Context, pathOrNext string, p ListParams) (*Page, *Response, error) {
-	u, err := c.listURL(pathOrNext, p)
+func (c *Client) ListPage(ctx context.Context, path string, p ListParams) (*Page, *Response, error) {
+	u, err := c.listURL(path, p)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -253,26 +255,30 @@ func (c *Client) listPage(ctx context.Context, u *url.URL, fields []string, pool
 // records.
 var ErrCursorLoop = errors.New("the API's paging loops")
 
+// ErrBadNext matches the error List stops with when a page's `next` link leaves its listing: it names
+// another host, carries user info, names another site or resource, or is not a path from the host's root.
+var ErrBadNext = errors.New("the API's next link leaves the listing")
+
 // MaxEmptyPages is how many pages in a row may say has_more with no records before List stops.
 const MaxEmptyPages = 3
 
-// List returns an iterator over the pages of a list, following `next` while `has_more` is true. It stops
-// after the first error, which it yields with a nil page; breaking out of the loop stops paging. It is the
-// tap's one paging loop, and it never follows a chain that cannot end: a page claiming more without a next
-// link, a next link repeating any link already followed in this listing, or more than MaxEmptyPages pages in
-// a row with has_more and no records end it with an error (the last two match ErrCursorLoop; the link
-// shown is redacted). A page, its records and fields are valid only until the loop body returns: List then
-// reuses their buffer for a later page, so a caller copies what it keeps.
+// List returns an iterator over the pages of the list at path (site-relative, as for ListPage), following
+// `next` while `has_more` is true. It stops after the first error, which it yields with a nil page;
+// breaking out of the loop stops paging. It is the tap's one paging loop, and it never follows a chain that
+// cannot end or that leaves the listing: a page claiming more without a next link, a next link off the
+// listing (ErrBadNext; see nextURL), a next link repeating any link already followed in this listing, or
+// more than MaxEmptyPages pages in a row with has_more and no records end it with an error (the last two
+// match ErrCursorLoop; the links shown are redacted). A page, its records and fields are valid only until
+// the loop body returns: List then reuses their buffer for a later page, so a caller copies what it keeps.
 func (c *Client) List(ctx context.Context, path string, p ListParams) iter.Seq2[*Page, error] {
 	return func(yield func(*Page, error) bool) {
-		ch := chain{c: c, seen: map[string]bool{}}
-		link := path
+		u, err := c.listURL(path, p)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		ch := chain{c: c, listing: u, seen: map[string]bool{u.RequestURI(): true}}
 		for {
-			u, err := ch.step(link, p)
-			if err != nil {
-				yield(nil, err)
-				return
-			}
 			page, _, err := c.listPage(ctx, u, p.Fields, &c.bodies)
 			if err != nil {
 				yield(nil, err)
@@ -280,9 +286,8 @@ func (c *Client) List(ctx context.Context, path string, p ListParams) iter.Seq2[
 			}
 			more := yield(page, nil) && page.HasMore
 			if more {
-				err = ch.check(u, page)
+				u, err = ch.follow(u, page)
 			}
-			link = page.Next
 			c.bodies.put(page.release())
 			switch {
 			case err != nil:
@@ -295,43 +300,37 @@ func (c *Client) List(ctx context.Context, path string, p ListParams) iter.Seq2[
 	}
 }
 
-// chain is the state of one List: the links followed and the empty pages in a row.
+// chain is the state of one List: its first request, the links followed and the empty pages in a row.
 type chain struct {
-	c     *Client
-	seen  map[string]bool // request URIs fetched so far
-	empty int             // pages in a row with has_more and no records
+	c       *Client
+	listing *url.URL        // the first request; every next link must stay on its path
+	seen    map[string]bool // request URIs fetched so far
+	empty   int             // pages in a row with has_more and no records
 }
 
-// step resolves the next request and refuses one already made in this chain.
-func (ch *chain) step(link string, p ListParams) (*url.URL, error) {
-	u, err := ch.c.listURL(link, p)
-	if err != nil {
-		return nil, err
+// follow checks a page that says has_more, fetched from u, and returns the request its next link makes.
+func (ch *chain) follow(u *url.URL, page *Page) (*url.URL, error) {
+	shown := func() string { return ch.c.redact.link(u.RequestURI()) } // only for an error: it costs
+	if page.Next == "" {
+		return nil, fmt.Errorf("GET %s: the page says has_more but gives no next link", shown())
 	}
-	key := u.RequestURI()
+	next, err := ch.c.nextURL(ch.listing, page.Next)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w; stopped instead of reading it", shown(), err)
+	}
+	if len(page.Records) > 0 {
+		ch.empty = 0
+	} else if ch.empty++; ch.empty > MaxEmptyPages {
+		return nil, fmt.Errorf("GET %s: %w: %d pages in a row said has_more with no records; stopped before following next link %s",
+			shown(), ErrCursorLoop, ch.empty, ch.c.redact.link(page.Next))
+	}
+	key := next.RequestURI()
 	if ch.seen[key] {
 		return nil, fmt.Errorf("GET %s: %w: the next link repeats a link already followed in this listing; stopped instead of reading the same pages again",
 			ch.c.redact.link(key), ErrCursorLoop)
 	}
 	ch.seen[key] = true
-	return u, nil
-}
-
-// check looks at a page that says has_more, fetched from u.
-func (ch *chain) check(u *url.URL, page *Page) error {
-	shown := func() string { return ch.c.redact.link(u.RequestURI()) } // only for an error: it costs
-	if page.Next == "" {
-		return fmt.Errorf("GET %s: the page says has_more but gives no next link", shown())
-	}
-	if len(page.Records) > 0 {
-		ch.empty = 0
-		return nil
-	}
-	if ch.empty++; ch.empty > MaxEmptyPages {
-		return fmt.Errorf("GET %s: %w: %d pages in a row said has_more with no records; stopped before following next link %s",
-			shown(), ErrCursorLoop, ch.empty, ch.c.redact.link(page.Next))
-	}
-	return nil
+	return next, nil
 }
 
 // Get fetches a single object at a site-relative path, e.g. "accounts/code-x/billing_info", and returns its
@@ -364,9 +363,6 @@ var ErrNoCount = errors.New("the answer has no usable Recurly-Total-Records head
 // a usable header, or a 405 or 501 (the server does not answer HEAD), is ErrNoCount, so the caller can read
 // the list without a count.
 func (c *Client) Count(ctx context.Context, path string, p ListParams) (int, *Response, error) {
-	if strings.HasPrefix(path, "/") || strings.Contains(path, "://") {
-		return 0, nil, fmt.Errorf("client: Count wants a site-relative list path, not the link %q", path)
-	}
 	u, err := c.listURL(path, p)
 	if err != nil {
 		return 0, nil, err
@@ -417,18 +413,19 @@ func (c *Client) siteURL(path string) (*url.URL, error) {
 	return &u, nil
 }
 
-// listURL resolves ListPage's pathOrNext.
-func (c *Client) listURL(pathOrNext string, p ListParams) (*url.URL, error) {
-	if strings.HasPrefix(pathOrNext, "/") || strings.Contains(pathOrNext, "://") {
-		return c.nextURL(pathOrNext)
+// listURL resolves a list's site-relative path with p's query parameters (none when p.Unpaged).
+func (c *Client) listURL(path string, p ListParams) (*url.URL, error) {
+	if strings.HasPrefix(path, "/") || strings.Contains(path, "://") {
+		return nil, fmt.Errorf("client: list path %q must be site-relative, like \"accounts\" (List follows next links itself)",
+			c.redact.clean(c.redact.link(path), 200))
 	}
-	u, err := c.siteURL(pathOrNext)
-	if err != nil {
-		return nil, err
+	u, err := c.siteURL(path)
+	if err != nil || p.Unpaged {
+		return u, err
 	}
 	v, err := p.values()
 	if err != nil {
-		return nil, fmt.Errorf("client: %s: %w", pathOrNext, err)
+		return nil, fmt.Errorf("client: %s: %w", path, err)
 	}
 	q := u.Query()
 	for k, vs := range v {
@@ -438,23 +435,85 @@ func (c *Client) listURL(pathOrNext string, p ListParams) (*url.URL, error) {
 	return u, nil
 }
 
-// nextURL resolves a `next` link: a host-relative path, or an absolute URL on the base URL's scheme and host.
-func (c *Client) nextURL(next string) (*url.URL, error) {
+// nextURL resolves a page's `next` link against the listing's first request. Recurly sends a path from the
+// host's root ("/sites/{site}/accounts?cursor=..&limit=.."); an absolute URL on the API's scheme and host
+// is taken too. Either way the link must name the listing's own resource: its path, each segment
+// unescaped, equals the listing's path, with or without the base URL's path prefix and /sites/{site}
+// (later API versions answer with unscoped paths). The request then goes to the listing's own path with the
+// link's query, so no path the server wrote is ever sent. Anything else (another host, user info, another
+// site or resource, dot segments, a relative link such as "invoices?limit=200") matches ErrBadNext.
+func (c *Client) nextURL(listing *url.URL, next string) (*url.URL, error) {
+	shown := func() string { return strconv.Quote(c.redact.clean(c.redact.link(next), 200)) }
 	n, err := url.Parse(next)
 	if err != nil {
-		return nil, fmt.Errorf("client: invalid next link %q", c.redact.clean(c.redact.link(next), 200))
+		return nil, fmt.Errorf("%w: next link %s is not a URL", ErrBadNext, shown())
 	}
-	if n.IsAbs() || n.Host != "" {
-		if !strings.EqualFold(n.Scheme, c.base.Scheme) || !strings.EqualFold(n.Host, c.base.Host) || n.User != nil {
-			return nil, fmt.Errorf("client: refusing to follow a next link to %s://%s: not the API host %s",
-				c.redact.clean(n.Scheme, 20), c.redact.clean(n.Host, 100), c.base.Host)
-		}
-	} else if !strings.HasPrefix(n.Path, "/") || strings.HasPrefix(next, "//") {
-		return nil, fmt.Errorf("client: invalid next link %q", c.redact.clean(c.redact.link(next), 200))
+	if err := c.sameOrigin(n, next, shown); err != nil {
+		return nil, err
 	}
-	u := *c.base
-	u.Path, u.RawPath, u.RawQuery, u.Fragment = n.Path, n.RawPath, n.RawQuery, ""
+	if !c.onListing(n, listing) {
+		return nil, fmt.Errorf("%w: next link %s is not on the listing %s", ErrBadNext, shown(), c.redact.link(listing.EscapedPath()))
+	}
+	u := *listing
+	u.RawQuery, u.Fragment = n.RawQuery, ""
 	return &u, nil
+}
+
+// sameOrigin checks that a parsed next link is a path from the host's root or an absolute URL on the base
+// URL's scheme and host, without user info.
+func (c *Client) sameOrigin(n *url.URL, next string, shown func() string) error {
+	switch {
+	case n.User != nil:
+		return fmt.Errorf("%w: refusing to follow a next link that carries user info (only the API host %s gets the key, and without it)",
+			ErrBadNext, c.base.Host)
+	case n.Scheme == "" && strings.HasPrefix(next, "//"):
+		return fmt.Errorf("%w: refusing to follow a next link to another host //%s: not the API host %s",
+			ErrBadNext, c.redact.clean(n.Host, 100), c.base.Host)
+	case n.Scheme == "" && n.Host == "":
+		if !strings.HasPrefix(n.Path, "/") {
+			return fmt.Errorf("%w: next link %s is relative; the API sends a path from the host's root", ErrBadNext, shown())
+		}
+	case !strings.EqualFold(n.Scheme, c.base.Scheme) || !strings.EqualFold(n.Host, c.base.Host):
+		return fmt.Errorf("%w: refusing to follow a next link to %s://%s: not the API host %s",
+			ErrBadNext, c.redact.clean(n.Scheme, 20), c.redact.clean(n.Host, 100), c.base.Host)
+	}
+	return nil
+}
+
+// onListing reports whether the next link n names the listing's resource (see nextURL).
+func (c *Client) onListing(n, listing *url.URL) bool {
+	got, ok := pathSegments(n.EscapedPath())
+	want, _ := pathSegments(listing.EscapedPath())
+	prefix, _ := pathSegments(c.base.EscapedPath())
+	if !ok || len(want) < len(prefix)+3 {
+		return false
+	}
+	for _, skip := range []int{0, len(prefix), len(prefix) + 2} { // full, below the prefix, unscoped
+		if slices.Equal(got, want[skip:]) {
+			return true
+		}
+	}
+	return false
+}
+
+// pathSegments splits an escaped path from the root into its unescaped segments; false when it does not
+// start with "/" or holds a bad escape. The root itself ("" or "/") has none.
+func pathSegments(p string) ([]string, bool) {
+	if p == "" || p == "/" {
+		return nil, p == "" || p == "/"
+	}
+	if p[0] != '/' {
+		return nil, false
+	}
+	segs := strings.Split(p[1:], "/")
+	for i, s := range segs {
+		u, err := url.PathUnescape(s)
+		if err != nil {
+			return nil, false
+		}
+		segs[i] = u
+	}
+	return segs, true
 }
 
 // endpointOf names the resource a URL addresses: the last resource segment after /sites/{site}, e.g.

@@ -264,6 +264,9 @@ func (l *listing) childChain(w *window, id string) chain {
 			"begin_time": {l.begin.UTC().Format(time.RFC3339)},
 			"end_time":   {l.end.UTC().Format(time.RFC3339)},
 		}.Encode()
+		c.params.Unpaged = true
+	case NoParams:
+		c.params.Unpaged = true
 	}
 	c.params.Fields = l.keys
 	return c
@@ -274,12 +277,8 @@ func (l *listing) childChain(w *window, id string) chain {
 // it was listed) ends them with no page.
 func (s *Syncer) childPages(ctx context.Context, c chain, parentID string) iter.Seq2[*client.Page, error] {
 	pages := s.API.List(ctx, c.path, c.params)
-	switch c.l.members[0].sel.Stream.Params {
-	case AllParams:
-	case OneObject:
+	if c.l.members[0].sel.Stream.Params == OneObject {
 		pages = s.oneObject(ctx, c.path)
-	default:
-		pages = s.wholeList(ctx, c.path, c.params.Fields)
 	}
 	return func(yield func(*client.Page, error) bool) {
 		first := true
@@ -293,36 +292,6 @@ func (s *Syncer) childPages(ctx context.Context, c chain, parentID string) iter.
 			if err == nil {
 				page, err = c.l.keepInRange(page)
 			}
-			if !yield(page, err) || err != nil {
-				return
-			}
-		}
-	}
-}
-
-// wholeList is a list that takes no paging parameters (sent as path's own
-// query): one GET answers it all. Should the site page it anyway, its next
-// links are followed with API.List.
-func (s *Syncer) wholeList(ctx context.Context, path string, fields []string) iter.Seq2[*client.Page, error] {
-	return func(yield func(*client.Page, error) bool) {
-		body, _, err := s.API.Get(ctx, path)
-		if err != nil {
-			yield(nil, err)
-			return
-		}
-		page, err := decodeList(body)
-		if err != nil {
-			yield(nil, fmt.Errorf("GET %s: %w", path, err))
-			return
-		}
-		if !yield(page, nil) || !page.HasMore {
-			return
-		}
-		if page.Next == "" {
-			yield(nil, fmt.Errorf("GET %s: the page says has_more but gives no next link", path))
-			return
-		}
-		for page, err := range s.API.List(ctx, page.Next, client.ListParams{Fields: fields}) {
 			if !yield(page, err) || err != nil {
 				return
 			}
@@ -344,32 +313,6 @@ func (s *Syncer) oneObject(ctx context.Context, path string) iter.Seq2[*client.P
 		}
 		yield(&client.Page{Records: []json.RawMessage{body}}, nil)
 	}
-}
-
-// decodeList reads a list envelope {"has_more":..,"next":..,"data":[...]}
-// answered to a GET.
-func decodeList(body json.RawMessage) (*client.Page, error) {
-	var env struct {
-		HasMore bool              `json:"has_more"`
-		Next    *string           `json:"next"`
-		Data    []json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, fmt.Errorf("not a list: %w", err)
-	}
-	if env.Data == nil && !bytes.Contains(body, []byte(`"data"`)) {
-		return nil, errors.New("not a list: no data array")
-	}
-	page := &client.Page{Records: env.Data, HasMore: env.HasMore}
-	if env.Next != nil {
-		page.Next = *env.Next
-	}
-	for i, r := range page.Records {
-		if len(r) == 0 || r[0] != '{' {
-			return nil, fmt.Errorf("list data[%d] is not a JSON object", i)
-		}
-	}
-	return page, nil
 }
 
 // keepInRange keeps the records of a child page whose replication value is
