@@ -10,7 +10,9 @@ import (
 	"io"
 	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -195,7 +197,18 @@ func TestListStopsCursorLoops(t *testing.T) {
 			1, "repeats a link already followed"},
 		{"empty pages with has_more", []step{respond(200, page(true, a+"1")), respond(200, page(true, a+"2")),
 			respond(200, page(true, a+"3")), respond(200, page(true, a+"4")), respond(200, page(true, a+"5"))},
-			4, "4 pages in a row said has_more with no records"},
+			4, "4 pages in a row said has_more and brought nothing new (no records, or only ids already seen, and no advance in updated_at)"},
+		{"a fresh cursor with the same records every page", []step{freshCursor(func(int) []string { return []string{"1", "2"} })},
+			5, "4 pages in a row said has_more and brought nothing new"},
+		{"empty pages between one repeated record", []step{freshCursor(func(n int) []string {
+			if n%2 == 1 {
+				return nil
+			}
+			return []string{"1"}
+		})}, 5, "4 pages in a row said has_more and brought nothing new"},
+		{"the same records, their updated_at not advancing", []step{freshCursor(func(n int) []string {
+			return []string{"2@2024-01-01T00:00:00Z", "1@2024-01-0" + strconv.Itoa(1+min(n, 2)) + "T00:00:00Z"}
+		})}, 7, "4 pages in a row said has_more and brought nothing new"},
 		{"a key in the link is redacted", []step{respond(200, page(true, a+"&api_key="+leakKey, "1")), respond(200, page(true, a+"&api_key="+leakKey, "2"))},
 			2, "cursor=a&api_key=[redacted]"},
 	}
@@ -382,5 +395,61 @@ func TestBadNextLinkRedacted(t *testing.T) {
 		if lastErr == nil || !strings.Contains(lastErr.Error(), "next link") || leaks(lastErr.Error()) {
 			t.Errorf("next %q: err = %v", next, lastErr)
 		}
+	}
+}
+
+// freshCursor answers every request with has_more, a next link never used before, and the records
+// recs(n) gives for the n-th request (from 0): "id" or "id@updated_at".
+func freshCursor(recs func(n int) []string) step {
+	var n atomic.Int64
+	return func(w http.ResponseWriter, r *http.Request) {
+		k := int(n.Add(1)) - 1
+		var out []string
+		for _, rec := range recs(k) {
+			id, at, ok := strings.Cut(rec, "@")
+			if ok {
+				out = append(out, fmt.Sprintf(`{"id":%q,"object":"account","updated_at":%q}`, id, at))
+			} else {
+				out = append(out, fmt.Sprintf(`{"id":%q,"object":"account"}`, id))
+			}
+		}
+		body := fmt.Sprintf(`{"object":"list","has_more":true,"next":"/sites/subdomain-x/accounts?cursor=c%d","data":[%s]}`, k, strings.Join(out, ","))
+		respond(200, body)(w, r)
+	}
+}
+
+// TestListProgressHonest checks that what an honest site sends is never taken for a loop: pages of new
+// ids that all share one updated_at (a bulk import), the same id again with a later updated_at (a record
+// changed during the read), and a listing whose records carry no sort field, each for many pages.
+func TestListProgressHonest(t *testing.T) {
+	const pages = 3 * MaxStalePages
+	tests := []struct {
+		name string
+		recs func(n int) []string
+		p    ListParams
+	}{
+		{"new ids at one updated_at", func(n int) []string { return []string{fmt.Sprintf("a%d@2024-01-01T00:00:00Z", n)} }, ListParams{}},
+		{"one id, later each page", func(n int) []string { return []string{fmt.Sprintf("a@2024-01-01T00:00:%02dZ", n)} }, ListParams{}},
+		{"one id, earlier each page, descending", func(n int) []string { return []string{fmt.Sprintf("a@2024-01-01T00:00:%02dZ", 59-n)} }, ListParams{Order: "desc"}},
+		{"no sort field, new ids", func(n int) []string { return []string{fmt.Sprintf("a%d", n)} }, ListParams{Fields: []string{"id"}}},
+		{"unpaged, new ids", func(n int) []string { return []string{fmt.Sprintf("a%d@2024-01-01T00:00:00Z", n)} }, ListParams{Unpaged: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newScripted(t, freshCursor(tt.recs))
+			c := newTestClient(t, srv.URL)
+			n := 0
+			for _, err := range c.List(context.Background(), "accounts", tt.p) {
+				if err != nil {
+					t.Fatalf("page %d: %v", n, err)
+				}
+				if n++; n == pages {
+					break
+				}
+			}
+			if n != pages || len(srv.requests()) != pages {
+				t.Fatalf("%d pages, %d requests; want %d", n, len(srv.requests()), pages)
+			}
+		})
 	}
 }

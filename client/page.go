@@ -251,25 +251,23 @@ func (c *Client) listPage(ctx context.Context, u *url.URL, fields []string, pool
 }
 
 // ErrCursorLoop matches the error List stops with when the site's paging loops: a next link repeats a link
-// already followed in the same listing, or more than MaxEmptyPages pages in a row say has_more with no
-// records.
+// already followed in the same listing, or more than MaxStalePages pages in a row say has_more and bring
+// nothing new.
 var ErrCursorLoop = errors.New("the API's paging loops")
 
 // ErrBadNext matches the error List stops with when a page's `next` link leaves its listing: it names
 // another host, carries user info, names another site or resource, or is not a path from the host's root.
 var ErrBadNext = errors.New("the API's next link leaves the listing")
 
-// MaxEmptyPages is how many pages in a row may say has_more with no records before List stops.
-const MaxEmptyPages = 3
-
 // List returns an iterator over the pages of the list at path (site-relative, as for ListPage), following
 // `next` while `has_more` is true. It stops after the first error, which it yields with a nil page;
 // breaking out of the loop stops paging. It is the tap's one paging loop, and it never follows a chain that
 // cannot end or that leaves the listing: a page claiming more without a next link, a next link off the
 // listing (ErrBadNext; see nextURL), a next link repeating any link already followed in this listing, or
-// more than MaxEmptyPages pages in a row with has_more and no records end it with an error (the last two
-// match ErrCursorLoop; the links shown are redacted). A page, its records and fields are valid only until
-// the loop body returns: List then reuses their buffer for a later page, so a caller copies what it keeps.
+// more than MaxStalePages pages in a row with has_more that bring nothing new (see progress) end it with an
+// error (the last two match ErrCursorLoop; the links shown are redacted). A page, its records and fields are
+// valid only until the loop body returns: List then reuses their buffer for a later page, so a caller
+// copies what it keeps.
 func (c *Client) List(ctx context.Context, path string, p ListParams) iter.Seq2[*Page, error] {
 	return func(yield func(*Page, error) bool) {
 		u, err := c.listURL(path, p)
@@ -277,16 +275,18 @@ func (c *Client) List(ctx context.Context, path string, p ListParams) iter.Seq2[
 			yield(nil, err)
 			return
 		}
-		ch := chain{c: c, listing: u, seen: map[string]bool{u.RequestURI(): true}}
+		ch := chain{c: c, listing: u, seen: map[string]bool{u.RequestURI(): true}, progress: newProgress(p)}
 		for {
 			page, _, err := c.listPage(ctx, u, p.Fields, &c.bodies)
 			if err != nil {
 				yield(nil, err)
 				return
 			}
-			more := yield(page, nil) && page.HasMore
+			ch.progress.page(page, p.Fields) // before the loop body, which may filter the records
+			hasMore, next := page.HasMore, page.Next
+			more := yield(page, nil) && hasMore
 			if more {
-				u, err = ch.follow(u, page)
+				u, err = ch.follow(u, next)
 			}
 			c.bodies.put(page.release())
 			switch {
@@ -300,37 +300,39 @@ func (c *Client) List(ctx context.Context, path string, p ListParams) iter.Seq2[
 	}
 }
 
-// chain is the state of one List: its first request, the links followed and the empty pages in a row.
+// chain is the state of one List: its first request, the links followed and whether its pages progress.
 type chain struct {
-	c       *Client
-	listing *url.URL        // the first request; every next link must stay on its path
-	seen    map[string]bool // request URIs fetched so far
-	empty   int             // pages in a row with has_more and no records
+	c        *Client
+	listing  *url.URL        // the first request; every next link must stay on its path
+	seen     map[string]bool // request URIs fetched so far
+	progress progress
 }
 
-// follow checks a page that says has_more, fetched from u, and returns the request its next link makes.
-func (ch *chain) follow(u *url.URL, page *Page) (*url.URL, error) {
+// follow checks the next link of a page that says has_more, fetched from u, and returns the request it makes.
+func (ch *chain) follow(u *url.URL, next string) (*url.URL, error) {
 	shown := func() string { return ch.c.redact.link(u.RequestURI()) } // only for an error: it costs
-	if page.Next == "" {
+	if next == "" {
 		return nil, fmt.Errorf("GET %s: the page says has_more but gives no next link", shown())
 	}
-	next, err := ch.c.nextURL(ch.listing, page.Next)
+	nu, err := ch.c.nextURL(ch.listing, next)
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: %w; stopped instead of reading it", shown(), err)
 	}
-	if len(page.Records) > 0 {
-		ch.empty = 0
-	} else if ch.empty++; ch.empty > MaxEmptyPages {
-		return nil, fmt.Errorf("GET %s: %w: %d pages in a row said has_more with no records; stopped before following next link %s",
-			shown(), ErrCursorLoop, ch.empty, ch.c.redact.link(page.Next))
+	if pr := &ch.progress; pr.stale > MaxStalePages {
+		by := "no sort field to advance"
+		if pr.sort != "" {
+			by = "no advance in " + pr.sort
+		}
+		return nil, fmt.Errorf("GET %s: %w: %d pages in a row said has_more and brought nothing new (no records, or only ids already seen, and %s); stopped before following next link %s",
+			shown(), ErrCursorLoop, pr.stale, by, ch.c.redact.link(next))
 	}
-	key := next.RequestURI()
+	key := nu.RequestURI()
 	if ch.seen[key] {
 		return nil, fmt.Errorf("GET %s: %w: the next link repeats a link already followed in this listing; stopped instead of reading the same pages again",
 			ch.c.redact.link(key), ErrCursorLoop)
 	}
 	ch.seen[key] = true
-	return next, nil
+	return nu, nil
 }
 
 // Get fetches a single object at a site-relative path, e.g. "accounts/code-x/billing_info", and returns its
