@@ -336,7 +336,7 @@ func (ch *chain) follow(u *url.URL, next string) (*url.URL, error) {
 }
 
 // Get fetches a single object at a site-relative path, e.g. "accounts/code-x/billing_info", and returns its
-// JSON as sent (invalid UTF-8 replaced with U+FFFD). A missing object is a *ErrorResponse matching
+// JSON as sent (invalid UTF-8 replaced with U+FFFD). An object holding a top-level key twice is refused. A missing object is a *ErrorResponse matching
 // ErrNotFound.
 func (c *Client) Get(ctx context.Context, path string) (json.RawMessage, *Response, error) {
 	u, err := c.siteURL(path)
@@ -345,8 +345,11 @@ func (c *Client) Get(ctx context.Context, path string) (json.RawMessage, *Respon
 	}
 	resp, body, err := c.do(ctx, http.MethodGet, u, func(b []byte) error {
 		b = bytes.TrimLeft(b, " \t\r\n")
-		if len(b) == 0 || b[0] != '{' || !jsonscan.Valid(b) {
+		if len(b) == 0 || b[0] != '{' {
 			return errors.New("want a JSON object")
+		}
+		if err := jsonscan.Fields(b, nil, nil); err != nil { // also refuses a key held twice
+			return fmt.Errorf("want a JSON object: %w", err)
 		}
 		return nil
 	}, nil)

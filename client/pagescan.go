@@ -3,6 +3,7 @@ package client
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"unicode/utf8"
 
@@ -23,13 +24,14 @@ func decodePageFields(b []byte, keys []string) (*Page, error) {
 		if p, err = decodeEnvelope(bytes.NewReader(b)); err != nil {
 			return nil, err
 		}
-		if len(keys) > 0 {
-			p.Fields = make([][]byte, len(p.Records)*len(keys))
-			for i := range p.Records {
-				if err := p.fields(i, keys); err != nil {
-					return nil, err
-				}
+		p.Fields = make([][]byte, len(p.Records)*len(keys))
+		for i := range p.Records { // also refuses a record holding a key twice
+			if err := p.fields(i, keys); err != nil {
+				return nil, fmt.Errorf("list envelope: data[%d]: %w", i, err)
 			}
+		}
+		if len(keys) == 0 {
+			p.Fields = nil
 		}
 	}
 	if !utf8.Valid(b) {
@@ -161,19 +163,14 @@ func scanRecords(b []byte, i int, p *Page, keys []string) (int, bool) {
 	if i < len(b) && b[i] == ']' {
 		return i + 1, true
 	}
+	var objs jsonscan.Objects // refuses a record holding a key twice
 	for {
 		if i >= len(b) || b[i] != '{' {
 			return 0, false
 		}
-		var end int
-		var err error
-		if len(keys) == 0 {
-			end, err = jsonscan.Value(b, i)
-		} else {
-			n := len(p.Fields)
-			p.Fields = append(p.Fields, make([][]byte, len(keys))...)
-			end, err = jsonscan.ObjectFields(b, i, keys, p.Fields[n:])
-		}
+		n := len(p.Fields)
+		p.Fields = append(p.Fields, make([][]byte, len(keys))...)
+		end, err := objs.Fields(b, i, keys, p.Fields[n:])
 		if err != nil {
 			return 0, false
 		}

@@ -3,7 +3,10 @@ package client
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/tap-recurly/tap-recurly/internal/jsonscan"
@@ -114,7 +117,7 @@ func FuzzScanPage(f *testing.F) {
 // path and on the encoding/json fallback (taken here for an envelope key written with an escape).
 func TestDecodePageFields(t *testing.T) {
 	keys := []string{"id", "updated_at"}
-	records := `[{"id":"a","x":{"id":"no"},"updated_at":"t1"},{"updated_at":"t2"},{"id":"c","id":"dup"}]`
+	records := `[{"id":"a","x":{"id":"no"},"updated_at":"t1"},{"updated_at":"t2"},{"id":"c","n":{"id":"nested"}}]`
 	want := []string{`"a"`, `"t1"`, "", `"t2"`, `"c"`, ""}
 	for _, in := range []string{`{"has_more":false,"data":` + records + `}`, `{"has_more":false,"d\u0061ta":` + records + `}`} {
 		_, fast := scanPage([]byte(in), keys)
@@ -155,5 +158,50 @@ func TestListPageFields(t *testing.T) {
 		if string(p.Fields[i]) != w {
 			t.Errorf("Fields[%d] = %q, want %q", i, p.Fields[i], w)
 		}
+	}
+}
+
+// TestListRefusesDuplicateKeys: a record holding a top-level key twice is checked by its first value while
+// consumers read the last, so a page holding one is refused at once (a contract error, not retried), on
+// the fast scan and on the encoding/json fallback alike, naming the key and the record.
+func TestListRefusesDuplicateKeys(t *testing.T) {
+	rec := `{"id":"r1","updated_at":"2024-01-05T00:00:00Z","name":"x","updated_at":"garbage","id":null}`
+	tests := []struct{ name, body, key string }{
+		{"fast scan", `{"object":"list","has_more":false,"next":null,"data":[{"id":"r0"},` + rec + `]}`, "updated_at"},
+		{"fallback", `{"object":"list","has_more":false,"next":null,"d\u0061ta":[{"id":"r0"},` + rec + `]}`, "updated_at"},
+		{"a key written with an escape", `{"object":"list","has_more":false,"data":[{"id":"r0"},{"id":"r1","i\u0064":null}]}`, "id"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, keys := range [][]string{nil, {"id", "updated_at"}} {
+				_, err := decodePageFields([]byte(tt.body), keys)
+				var dup *jsonscan.DuplicateKeyError
+				if !errors.As(err, &dup) || dup.Key != tt.key || !strings.Contains(err.Error(), "data[1]") {
+					t.Fatalf("keys %q: err = %v, want the duplicate %q of data[1]", keys, err, tt.key)
+				}
+			}
+			srv := newScripted(t, respond(http.StatusOK, tt.body))
+			c := newTestClient(t, srv.URL)
+			_, _, err := c.ListPage(context.Background(), "accounts", ListParams{Fields: []string{"id"}})
+			var ce *ContractError
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), fmt.Sprintf("the key %q appears twice", tt.key)) {
+				t.Fatalf("ListPage err = %v, want a contract error naming the key", err)
+			}
+			if n := len(srv.requests()); n != 1 {
+				t.Fatalf("%d requests, want 1 (not retried)", n)
+			}
+		})
+	}
+}
+
+// TestGetRefusesDuplicateKeys: a single object (a billing_info fetched by Get) holding a key twice is
+// refused as a contract error, not retried.
+func TestGetRefusesDuplicateKeys(t *testing.T) {
+	srv := newScripted(t, respond(http.StatusOK, `{"account_id":"a1","updated_at":"2024-01-05T00:00:00Z","account_id":null}`))
+	c := newTestClient(t, srv.URL)
+	_, _, err := c.Get(context.Background(), "accounts/a1/billing_info")
+	var ce *ContractError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), `the key "account_id" appears twice`) || len(srv.requests()) != 1 {
+		t.Fatalf("Get err = %v after %d requests; want one contract error naming the key", err, len(srv.requests()))
 	}
 }

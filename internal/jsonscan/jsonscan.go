@@ -14,25 +14,19 @@ import (
 var ErrNotObject = errors.New("jsonscan: not a JSON object")
 
 // Fields stores in out[i] the raw bytes of the value of top-level key
-// keys[i] of the object obj, or nil when the key is absent. len(out) must be
-// len(keys). Keys are compared with their raw (still escaped) text, which is
-// exact for the plain ASCII names Recurly uses. The first of duplicate keys
-// wins. Fields stops reading as soon as every key has been found, so the
-// rest of obj is not checked: callers that need a valid object check it
-// first (the client checks every list page strictly). What it reads it
-// checks as strictly as Value.
+// keys[i] of the object obj (white space before it allowed), or nil when the
+// key is absent. len(out) must be len(keys). Keys are compared with their
+// raw (still escaped) text, which is exact for the plain ASCII names Recurly
+// uses. It reads and checks the whole object as strictly as Value (only
+// white space may follow it), and
+// refuses one that holds a top-level name twice (*DuplicateKeyError), whose
+// meaning a consumer may read differently.
 func Fields(obj []byte, keys []string, out [][]byte) error {
-	for i := range out {
-		out[i] = nil
+	end, err := ObjectFields(obj, skipSpace(obj, 0), keys, out)
+	if err == nil && skipSpace(obj, end) != len(obj) {
+		err = fmt.Errorf("jsonscan: unexpected %q after the object at offset %d", obj[skipSpace(obj, end)], skipSpace(obj, end))
 	}
-	missing := len(keys)
-	if missing == 0 {
-		return EachMember(obj, func([]byte, []byte) bool { return true })
-	}
-	return EachMember(obj, func(rawKey, value []byte) bool {
-		missing -= store(rawKey[1:len(rawKey)-1], value, keys, out)
-		return missing > 0
-	})
+	return err
 }
 
 // store puts value in out[k] for every key keys[k] named name (the key's
@@ -60,23 +54,50 @@ func EachMember(obj []byte, fn func(rawKey, value []byte) bool) error {
 
 // ObjectFields checks the JSON object starting at b[i] as strictly as Value
 // does and, in the same pass, stores in out[k] the raw bytes of the value of
-// its top-level key keys[k], or nil when the key is absent (the first of
-// duplicate keys wins, as in Fields). len(out) must be len(keys). It returns
-// the offset just past the object. Reading the keys while checking saves the
-// second pass over the record that Fields would make.
+// its top-level key keys[k], or nil when the key is absent. len(out) must be
+// len(keys). It returns the offset just past the object. An object that
+// holds a top-level name twice (compared decoded) is a *DuplicateKeyError.
+// Reading the keys while checking saves a second pass over the record.
 func ObjectFields(b []byte, i int, keys []string, out [][]byte) (int, error) {
+	var o Objects
+	return o.Fields(b, i, keys, out)
+}
+
+// Objects reads objects one after another as ObjectFields does, reusing
+// its table of member names, so that a page of records costs no allocation
+// per record. Its zero value is ready to use; it is not safe for
+// concurrent use.
+type Objects struct {
+	names names
+	ok    bool // the last object read was valid
+}
+
+// Fields is ObjectFields.
+func (o *Objects) Fields(b []byte, i int, keys []string, out [][]byte) (int, error) {
 	for k := range out {
 		out[k] = nil
 	}
 	if i >= len(b) || b[i] != '{' {
 		return 0, ErrNotObject
 	}
+	o.names.reset(o.ok)
 	f := newFieldSet(keys, out)
-	return scan(b, i, &f)
+	f.names = &o.names
+	end, err := scan(b, i, &f)
+	if err == nil {
+		if m := o.names.check(b); m >= 0 {
+			r := o.names.cur[m]
+			err = &DuplicateKeyError{Key: string(b[r.off : r.off+r.len]), Offset: int(r.off) - 1}
+		} else if o.names.escaped {
+			err = checkDecoded(b[i:end], i)
+		}
+	}
+	o.ok = err == nil
+	return end, err
 }
 
-// walkObject is the object walker behind Fields and EachMember (which may
-// stop early; ObjectFields reads every member, in scan): it checks the object starting at b[i] strictly and calls fn
+// walkObject is the object walker behind EachMember (which may stop early;
+// ObjectFields reads every member, in scan): it checks the object starting at b[i] strictly and calls fn
 // with each member until fn returns false. It returns the offset just past
 // the object (or past the member at which fn stopped).
 func walkObject(b []byte, i int, fn func(rawKey, value []byte) bool) (int, error) {

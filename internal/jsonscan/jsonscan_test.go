@@ -1,7 +1,9 @@
 package jsonscan
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"testing"
 )
 
@@ -17,7 +19,7 @@ func TestFields(t *testing.T) {
 		{"nested and escapes", ` { "x" : {"id":"inner","a":[1,{"b":"}"}]}, "s":"q\"id\\", "id" : "top" , "billing_info":{"account_id":"top","n":[]} } `,
 			[]string{`"top"`, "", `{"account_id":"top","n":[]}`}, false},
 		{"numbers and literals", `{"n":-1.5e3,"t":true,"f":false,"id":12}`, []string{"12", "", ""}, false},
-		{"first duplicate wins", `{"id":"a","id":"b"}`, []string{`"a"`, "", ""}, false},
+		{"a duplicate key", `{"id":"a","id":"b"}`, nil, true},
 		{"empty", `{}`, []string{"", "", ""}, false},
 		{"array", `[]`, nil, true},
 		{"truncated", `{"id":"a","b":{"c":1}`, nil, true},
@@ -57,12 +59,16 @@ func TestString(t *testing.T) {
 	}
 }
 
-// FuzzFields checks the scanner against encoding/json on valid objects and
-// that it never panics on anything else.
+// FuzzFields checks Fields against encoding/json: on a valid object it either
+// names a top-level key that the object really holds twice, or finds every
+// key encoding/json finds with the same bytes, and no other; anything that is
+// not a valid object it rejects. It must never panic.
 func FuzzFields(f *testing.F) {
 	f.Add([]byte(`{"id":"abc","updated_at":"2020-01-01T00:00:00Z","billing_info":{"id":"x"}}`))
 	f.Add([]byte(`{"a":[1,2,{"id":"no"}],"id":"yes"}`))
 	f.Add([]byte(`{"id":"a\"}`))
+	f.Add([]byte(`{"id":"a","i\u0064":"b"}`))
+	f.Add([]byte(`{"id":"r1","updated_at":"x","updated_at":null}`))
 	f.Add([]byte(recurlyRecord))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		keys := []string{"id", "updated_at", "billing_info"}
@@ -70,26 +76,38 @@ func FuzzFields(f *testing.F) {
 		err := Fields(data, keys, out)
 		var m map[string]json.RawMessage
 		if json.Unmarshal(data, &m) != nil || m == nil {
+			if err == nil && !json.Valid(data) {
+				t.Fatalf("Fields accepted invalid JSON %q", data)
+			}
+			return
+		}
+		n, escaped := 0, false
+		_ = EachMember(data, func(k, _ []byte) bool {
+			n++
+			escaped = escaped || bytes.IndexByte(k, '\\') >= 0
+			return true
+		})
+		var dup *DuplicateKeyError
+		if errors.As(err, &dup) {
+			if n == len(m) {
+				t.Fatalf("Fields says %v, but every name is unique", err)
+			}
 			return
 		}
 		if err != nil {
 			t.Fatalf("valid object rejected: %v", err)
 		}
+		if n != len(m) {
+			t.Fatal("Fields accepted an object holding a name twice")
+		}
 		for i, k := range keys {
+			if escaped {
+				break // Fields matches names by their raw text (documented)
+			}
 			want, ok := m[k]
-			if !ok {
-				if out[i] != nil {
-					t.Fatalf("%s found but absent", k)
-				}
-				continue
+			if ok != (out[i] != nil) || !bytes.Equal(out[i], want) {
+				t.Fatalf("%s: Fields %q, encoding/json %q (present %v)", k, out[i], want, ok)
 			}
-			// encoding/json keeps the last duplicate; compare only when unique.
-			var a, b any
-			if json.Unmarshal(out[i], &a) != nil {
-				t.Fatalf("%s: invalid value %q", k, out[i])
-			}
-			_ = json.Unmarshal(want, &b)
-			_ = a
 		}
 	})
 }

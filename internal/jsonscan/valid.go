@@ -50,6 +50,7 @@ type fieldSet struct {
 	lens    uint64   // bit min(len(keys[k]), 63) set for every k: a cheap first test
 	name    []byte   // the wanted key whose value scan is reading
 	start   int      // where that value starts
+	names   *names   // the object's member names so far, for refusing a duplicate
 }
 
 // wants reports whether name is a key not found yet, and if so notes it as
@@ -224,6 +225,9 @@ key: // An object key starts at i.
 		if j, err = stringRest(b, j); err != nil {
 			return 0, err
 		}
+		if f != nil && len(st.open) == 1 {
+			f.names.escaped = true // maybe: checked decoded after the object
+		}
 	}
 	// j is the closing quote; the common case is a colon and no white space.
 	v = j + 2
@@ -232,8 +236,11 @@ key: // An object key starts at i.
 			return 0, err
 		}
 	}
-	if f != nil && len(st.open) == 1 && f.missing > 0 && f.lens>>min(j-i-1, 63)&1 != 0 {
-		st.pending = f.wants(b[i+1:j], v)
+	if f != nil && len(st.open) == 1 {
+		f.names.cur = append(f.names.cur, nameRef{uint32(i + 1), uint32(j - i - 1)})
+		if f.missing > 0 && f.lens>>min(j-i-1, 63)&1 != 0 {
+			st.pending = f.wants(b[i+1:j], v)
+		}
 	}
 	i = v
 	goto value

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"math/bits"
 	"strings"
 	"testing"
@@ -168,13 +169,16 @@ func TestObjectFields(t *testing.T) {
 		{"nested keys are not top-level", `{"x":{"id":"inner"},"s":"\"id\"","id" : "top" , "billing_info":{"id":"b","n":[1,2.5e3]} }`, 0,
 			[]string{`"top"`, "", `{"id":"b","n":[1,2.5e3]}`}, 0},
 		{"inside a page", `[{"id":"a"},{"id":"b"}]`, 12, []string{`"b"`, "", ""}, 22},
-		{"first duplicate wins", `{"id":"a","id":"b"}`, 0, []string{`"a"`, "", ""}, 0},
+		{"a duplicate key", `{"id":"a","id":"b"}`, 0, nil, -1},
+		{"a duplicate key not asked for", `{"id":"a","x":1,"y":{"x":2},"x":3}`, 0, nil, -1},
+		{"a duplicate key nested (not checked)", `{"id":"a","y":{"x":2,"x":3}}`, 0, []string{`"a"`, "", ""}, 0},
 		{"empty", `{ }`, 0, []string{"", "", ""}, 0},
 		{"white space after", `{"id":"a"}  `, 0, []string{`"a"`, "", ""}, 10},
 		{"prefixes and extensions of wanted keys", `{"i":1,"idd":2,"updated":"x","updated_at_x":"y","billing_inf":3}`, 0,
 			[]string{"", "", ""}, 0},
-		{"escaped wanted keys do not match (raw text)", `{"i\u0064":"x","updated\u005fat":"t","id":"raw"}`, 0,
-			[]string{`"raw"`, "", ""}, 0},
+		{"escaped wanted keys do not match (raw text)", `{"i\u0064":"x","updated\u005fat":"t","xid":"raw"}`, 0,
+			[]string{"", "", ""}, 0},
+		{"a duplicate key written with an escape", `{"id":"raw","i\u0064":"x"}`, 0, nil, -1},
 		{"wanted keys only nested", `{"a":[{"id":"x"}],"b":{"updated_at":"t"}}`, 0, []string{"", "", ""}, 0},
 		{"value holding the keys", `{"billing_info":{"id":"in","updated_at":"t"},"id":"out"}`, 0,
 			[]string{`"out"`, "", `{"id":"in","updated_at":"t"}`}, 0},
@@ -212,17 +216,17 @@ func TestObjectFields(t *testing.T) {
 	}
 }
 
-// TestFieldsStopsEarly: Fields reads no further than the last key it needs.
-func TestFieldsStopsEarly(t *testing.T) {
+// TestFieldsReadsWholeObject: Fields checks the whole object, past its last
+// key, so that a later duplicate of a key it read is refused.
+func TestFieldsReadsWholeObject(t *testing.T) {
 	out := make([][]byte, 2)
-	if err := Fields([]byte(`{"id":"a","updated_at":"t","rest":not json at all`), []string{"updated_at", "id"}, out); err != nil {
-		t.Fatalf("Fields read past its keys: %v", err)
+	if err := Fields([]byte(`{"id":"a","updated_at":"t","rest":not json at all}`), []string{"updated_at", "id"}, out); err == nil {
+		t.Fatal("Fields accepted invalid JSON after its keys")
 	}
-	if string(out[0]) != `"t"` || string(out[1]) != `"a"` {
-		t.Fatalf("Fields = %q", out)
-	}
-	if err := Fields([]byte(`{"id":"a","rest":not json`), []string{"updated_at", "id"}, out); err == nil {
-		t.Fatal("Fields stopped before finding every key")
+	err := Fields([]byte(`{"id":"r1","updated_at":"2024-01-05T00:00:00Z","x":1,"updated_at":"garbage","id":null}`), []string{"updated_at", "id"}, out)
+	var dup *DuplicateKeyError
+	if !errors.As(err, &dup) || dup.Key != "updated_at" || !strings.Contains(err.Error(), `the key "updated_at" appears twice`) {
+		t.Fatalf("Fields = %v, want the duplicate updated_at named", err)
 	}
 }
 
@@ -239,11 +243,21 @@ func FuzzObjectFields(f *testing.F) {
 		end, err := ObjectFields(data, i, keys, out)
 		vEnd, vErr := Value(data, i)
 		isObj := i < len(data) && data[i] == '{'
+		var dup *DuplicateKeyError
+		if errors.As(err, &dup) {
+			if vErr != nil || !hasDuplicateName(data[i:vEnd]) {
+				t.Fatalf("ObjectFields says %v; Value err %v", err, vErr)
+			}
+			return
+		}
 		if isObj && (err == nil) != (vErr == nil) {
 			t.Fatalf("ObjectFields err %v, Value err %v", err, vErr)
 		}
 		if err != nil {
 			return
+		}
+		if hasDuplicateName(data[i:end]) {
+			t.Fatalf("ObjectFields accepted an object holding a name twice")
 		}
 		if !isObj || end != vEnd {
 			t.Fatalf("ObjectFields end %d, Value end %d (object %v)", end, vEnd, isObj)
@@ -258,6 +272,18 @@ func FuzzObjectFields(f *testing.F) {
 			}
 		}
 	})
+}
+
+// hasDuplicateName reports whether the valid object obj holds a top-level
+// name twice, once decoded (by encoding/json, independently of scan).
+func hasDuplicateName(obj []byte) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(obj, &m) != nil {
+		return false
+	}
+	n := 0
+	_ = EachMember(obj, func([]byte, []byte) bool { n++; return true })
+	return n != len(m)
 }
 
 // TestSpecial checks the eight-byte test against the byte-at-a-time one:
@@ -335,7 +361,7 @@ func TestObjectFieldsKeyLists(t *testing.T) {
 		in   string
 		want []string
 	}{
-		{[]string{"id", "id"}, `{"x":1,"id":"a","id":"b"}`, []string{`"a"`, `"a"`}},
+		{[]string{"id", "id"}, `{"x":1,"id":"a"}`, []string{`"a"`, `"a"`}},
 		{[]string{long, "id"}, `{"` + long[:69] + `":1,"` + long + `":2,"id":3}`, []string{"2", "3"}},
 		{[]string{"", "a"}, `{"":0,"a":1}`, []string{"0", "1"}},
 		{nil, `{"a":1}`, nil},
