@@ -130,13 +130,10 @@ const MaxBodyBytes = 32 << 20
 // errBodyTooLarge: a 2xx body over MaxBodyBytes. Not retried.
 var errBodyTooLarge = fmt.Errorf("response body exceeds %d MiB (the client's cap on one answer)", MaxBodyBytes>>20)
 
-// readAll reads r up to limit bytes; more is errBodyTooLarge.
-func readAll(r io.Reader, limit int64) ([]byte, error) { return readAllSized(r, -1, limit, nil) }
-
 // growJump is the buffer size past which readAllSized stops doubling and grows to the limit in one step.
 const growJump = maxPooled
 
-// readAllSized is readAll with the expected size (Content-Length; -1 if unknown, when the pool's size hint,
+// readAllSized reads r up to limit bytes (more is errBodyTooLarge), given the expected size (Content-Length; -1 if unknown, when the pool's size hint,
 // at most growJump, is the first guess), taking its buffers from pool (nil: plain allocations). A body of
 // the expected size is read into one buffer. Otherwise the buffer doubles as it fills up to growJump, then
 // grows to limit in one step, so a body over the limit is refused once limit bytes are in, and memory stays

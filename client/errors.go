@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -233,9 +234,7 @@ const maxErrorBody = 64 << 10
 func checkResponse(resp *http.Response, method, path, siteID string, red *redactor) *ErrorResponse {
 	e := &ErrorResponse{StatusCode: resp.StatusCode, Method: method, Path: path, SiteID: siteID,
 		RequestID: red.clean(resp.Header.Get("X-Request-Id"), 100)}
-	body, _ := readAll(resp.Body, maxErrorBody)
-	drain(resp.Body, maxErrorBody)
-	body = red.bytes(body)
+	body, note := readErrorBody(resp.Body, red)
 	var env struct {
 		Error *struct {
 			Type    string       `json:"type"`
@@ -244,14 +243,29 @@ func checkResponse(resp *http.Response, method, path, siteID string, red *redact
 		} `json:"error"`
 	}
 	if json.Unmarshal(body, &env) != nil || env.Error == nil {
-		e.Message = red.clean(string(body), 200)
+		e.Message = strings.TrimSpace(red.clean(string(body), 200) + note)
 		return e
 	}
-	e.Type, e.Message = red.clean(env.Error.Type, 100), red.clean(env.Error.Message, 500)
+	e.Type, e.Message = red.clean(env.Error.Type, 100), strings.TrimSpace(red.clean(env.Error.Message, 500)+note)
 	for _, p := range env.Error.Params {
 		e.Params = append(e.Params, ErrorParam{Param: red.clean(p.Param, 100), Message: red.clean(p.Message, 200)})
 	}
 	return e
+}
+
+// readErrorBody reads at most maxErrorBody bytes of an error answer's body, with the key blanked, and
+// closes it. note says, for the message, when that is not the whole body: " (truncated)" past the bound,
+// or the read error that cut it off.
+func readErrorBody(rc io.ReadCloser, red *redactor) (body []byte, note string) {
+	body, err := io.ReadAll(io.LimitReader(rc, maxErrorBody+1))
+	drain(rc, maxErrorBody)
+	if len(body) > maxErrorBody {
+		body, note = body[:maxErrorBody], " (truncated)"
+	}
+	if err != nil {
+		note = " (the body was cut off: " + red.clean(err.Error(), 120) + ")"
+	}
+	return red.bytes(body), note
 }
 
 // ContractError is a complete 200 answer that cannot be what the API promised: valid JSON of the wrong
