@@ -192,26 +192,15 @@ func checkList(ctx context.Context, api *client.Client, siteID string, st stream
 		path = fmt.Sprintf(st.Source, url.PathEscape(id))
 	}
 	c := check{request: "GET /sites/" + siteID + "/" + path}
-	var resp *client.Response
-	if st.Params == streams.AllParams {
-		page, r, err := api.ListPage(ctx, path, client.ListParams{Limit: 1, Sort: "updated_at", Order: "asc"})
-		if err != nil {
-			return check{err: err}
-		}
-		c.records, resp = len(page.Records), r
-	} else {
-		body, r, err := api.Get(ctx, path) // the list takes no limit: it answers whole
-		if err != nil {
-			return check{err: err}
-		}
-		var list struct {
-			Data []json.RawMessage `json:"data"`
-		}
-		if err := json.Unmarshal(body, &list); err != nil {
-			return check{err: fmt.Errorf("GET %s: not a list: %w", path, err)}
-		}
-		c.records, resp = len(list.Data), r
+	p := client.ListParams{Limit: 1, Sort: "updated_at", Order: "asc"}
+	if st.Params != streams.AllParams {
+		p = client.ListParams{Unpaged: true} // the list takes no limit: it answers whole
 	}
+	page, resp, err := api.ListPage(ctx, path, p)
+	if err != nil {
+		return check{err: err}
+	}
+	c.records = len(page.Records)
 	if resp != nil && resp.Response != nil && resp.Request != nil {
 		c.request = "GET " + resp.Request.URL.RequestURI()
 	}

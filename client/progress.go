@@ -123,10 +123,10 @@ func (p *Page) field(i int, keys []string, name string) []byte {
 
 // timestamp reads a raw JSON string holding an RFC 3339 time.
 func timestamp(v []byte) (time.Time, bool) {
-	s, ok := jsonscan.String(v)
+	s, ok := jsonscan.Text(v)
 	if !ok {
 		return time.Time{}, false
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
+	t, err := time.Parse(time.RFC3339Nano, string(s)) // the conversion does not escape: no copy
 	return t, err == nil
 }

@@ -1,8 +1,6 @@
 package singer
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 
 	"github.com/tap-recurly/tap-recurly/internal/jsonscan"
@@ -34,17 +32,12 @@ func objectMembers(obj []byte) []member {
 	return out
 }
 
-// decodeKey unquotes a JSON string, taking the fast path when it has no
-// escapes.
+// decodeKey unquotes a member name (raw, as scanned: a valid JSON string).
 func decodeKey(raw []byte) string {
-	if bytes.IndexByte(raw, '\\') < 0 {
-		return string(raw[1 : len(raw)-1])
+	if t, ok := jsonscan.Text(raw); ok {
+		return string(t)
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return string(raw[1 : len(raw)-1])
-	}
-	return s
+	return string(raw[1 : len(raw)-1])
 }
 
 // schemaProperty is one entry of a JSON Schema's "properties" object.

@@ -1,7 +1,6 @@
 package streams
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -192,24 +191,12 @@ func (l *listing) position(fields [][]byte) (pos time.Time, exact bool) {
 // timestamp reads a raw JSON value holding an RFC 3339 timestamp; false
 // when it holds anything else.
 func timestamp(v []byte) (time.Time, bool) {
-	text, ok := stringBytes(v)
+	text, ok := jsonscan.Text(v)
 	if !ok {
 		return time.Time{}, false
 	}
 	t, err := time.Parse(time.RFC3339Nano, string(text)) // the conversion does not escape: no copy
 	return t, err == nil
-}
-
-// stringBytes is the text of a raw JSON string value, without a copy when
-// it holds no escapes (the records are already checked, so no control
-// characters either); false when v is not a string. It saves the sync loop
-// an allocation per record for each key it reads.
-func stringBytes(v []byte) ([]byte, bool) {
-	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' && bytes.IndexByte(v, '\\') < 0 {
-		return v[1 : len(v)-1], true
-	}
-	s, ok := jsonscan.String(v)
-	return []byte(s), ok
 }
 
 // record is one stream's record, checked and projected.
@@ -240,7 +227,7 @@ func (s *Syncer) recordOf(ctx context.Context, l *listing, m *member, src source
 	}
 	r := record{body: out}
 	var ok bool
-	if r.idRaw, ok = stringBytes(pk); st.KeyProperty != "" && (!ok || len(r.idRaw) == 0) {
+	if r.idRaw, ok = jsonscan.Text(pk); st.KeyProperty != "" && (!ok || len(r.idRaw) == 0) {
 		return record{}, &RecordError{Stream: st.Name, Index: src.i, Problem: keyProblem(st.KeyProperty, pk)}
 	}
 	switch {

@@ -141,24 +141,28 @@ func IsNull(v []byte) bool { return v == nil || string(v) == "null" }
 // String returns the text of a raw JSON string value. ok is false when v is
 // not a string.
 func String(v []byte) (s string, ok bool) {
+	t, ok := Text(v)
+	return string(t), ok
+}
+
+// Text is the one reader of raw JSON strings: it returns the text of the
+// string value v, as a sub-slice of v (no copy) when it holds no escapes,
+// else decoded into a new slice. ok is false when v is not a string.
+func Text(v []byte) (text []byte, ok bool) {
 	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
-		return "", false
+		return nil, false
 	}
 	inner := v[1 : len(v)-1]
-	plain := true
 	for _, c := range inner {
 		if c == '\\' || c < 0x20 {
-			plain = false
-			break
+			var s string
+			if err := json.Unmarshal(v, &s); err != nil {
+				return nil, false
+			}
+			return []byte(s), true
 		}
 	}
-	if plain {
-		return string(inner), true
-	}
-	if err := json.Unmarshal(v, &s); err != nil {
-		return "", false
-	}
-	return s, true
+	return inner, true
 }
 
 func skipSpace(b []byte, i int) int {

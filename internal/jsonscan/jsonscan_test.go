@@ -111,3 +111,20 @@ func FuzzFields(f *testing.F) {
 		}
 	})
 }
+
+// TestText: a plain string's text is a sub-slice of the input (no copy); an escaped one is decoded.
+func TestText(t *testing.T) {
+	v := []byte(`"2024-01-05T00:00:00Z"`)
+	got, ok := Text(v)
+	if !ok || string(got) != "2024-01-05T00:00:00Z" || &got[0] != &v[1] {
+		t.Fatalf("Text(%s) = %q %v, or a copy", v, got, ok)
+	}
+	if got, ok := Text([]byte(`"a\u00e9\/"`)); !ok || string(got) != "a\u00e9/" {
+		t.Fatalf("Text escaped = %q %v", got, ok)
+	}
+	for _, in := range []string{`12`, `"a` + "\x01" + `"`, `"\x"`, ``} {
+		if _, ok := Text([]byte(in)); ok {
+			t.Errorf("Text(%q) ok", in)
+		}
+	}
+}
