@@ -52,20 +52,22 @@ func (c *Client) recordAttempt(req *http.Request, status int, d time.Duration, e
 	if err != nil || status < 200 || status > 299 {
 		c.stats.failures.Add(1)
 	}
-	path := c.redact.link(req.URL.RequestURI())
-	attrs := []slog.Attr{slog.String("method", req.Method), slog.String("path", path),
-		slog.Int("status", status), slog.Duration("duration", d)}
 	level, msg := slog.LevelDebug, "request"
-	if err != nil {
-		attrs = append(attrs, slog.String("error", c.redact.string(err.Error())))
-		if status == 0 && !errors.Is(err, ErrQuotaWait) {
-			level, msg = slog.LevelInfo, "request failed"
-		}
+	if err != nil && status == 0 && !errors.Is(err, ErrQuotaWait) {
+		level, msg = slog.LevelInfo, "request failed"
 	}
-	c.logger.LogAttrs(context.Background(), level, msg, attrs...)
+	// The line, and so the redacted path, only when it is logged: at Info nobody reads a request line.
+	if ctx := context.Background(); c.logger.Enabled(ctx, level) {
+		attrs := []slog.Attr{slog.String("method", req.Method), slog.String("path", c.redact.link(req.URL.RequestURI())),
+			slog.Int("status", status), slog.Duration("duration", d)}
+		if err != nil {
+			attrs = append(attrs, slog.String("error", c.redact.string(err.Error())))
+		}
+		c.logger.LogAttrs(ctx, level, msg, attrs...)
+	}
 	if c.hook != nil {
-		c.hook(RequestInfo{Method: req.Method, Path: path, Endpoint: endpointOf(req.URL, c.siteID), Status: status,
-			Duration: d, Err: err})
+		c.hook(RequestInfo{Method: req.Method, Endpoint: endpointOf(req.URL, c.siteID), Status: status,
+			Duration: d, Err: err, uri: req.URL.RequestURI(), red: c.redact})
 	}
 }
 

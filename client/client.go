@@ -131,12 +131,18 @@ func WithTransport(rt http.RoundTripper) Option { return func(c *Client) { c.tra
 // RequestInfo describes one attempt, for WithRequestHook.
 type RequestInfo struct {
 	Method   string
-	Path     string        // request path with query, e.g. /sites/subdomain-x/accounts?limit=200
 	Endpoint string        // resource name, e.g. "accounts", "add_ons", "billing_info"
 	Status   int           // HTTP status; 0 when no response arrived
 	Duration time.Duration // from sending the request to reading its body (quota waits excluded)
 	Err      error         // transport, timeout or body error of this attempt; nil otherwise
+
+	uri string // the request path with query, as sent
+	red *redactor
 }
+
+// Path is the request path with query, e.g. /sites/subdomain-x/accounts?limit=200, redacted as every
+// logged link is (built on call: redacting costs, and most hooks never read it).
+func (ri RequestInfo) Path() string { return ri.red.link(ri.uri) }
 
 // Stats counts a Client's traffic since New. Every attempt is counted, retries included. (net/http itself
 // may resend a GET once when a reused keep-alive connection closes before any answer; such a resend is

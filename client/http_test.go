@@ -89,7 +89,7 @@ func TestRetriesEachFault(t *testing.T) {
 			infos := rec.all()
 			if len(infos) != 2 || infos[0].Status != tt.wantStatus ||
 				infos[1].Status != 200 || infos[1].Err != nil || infos[0].Endpoint != "accounts" ||
-				!strings.HasPrefix(infos[0].Path, "/sites/subdomain-x/accounts?") {
+				!strings.HasPrefix(infos[0].Path(), "/sites/subdomain-x/accounts?") {
 				t.Errorf("hook infos = %+v", infos)
 			}
 			if (tt.wantStatus == 0 || tt.wantStatus == 200) && infos[0].Err == nil {

@@ -17,106 +17,25 @@ const redacted = "[redacted]"
 // redactor blanks the API key out of text a server sent back: the key itself and the base64 of "key:" (the
 // Basic credential, which "Basic <b64>" contains), each also in the escaped forms a JSON encoder or a URL
 // may give it (every character may be written \uXXXX or %XX, and '/' as \/), so neither the raw bytes
-// before decoding nor the decoded text after it can show the key.
-//
-// Every request's path goes through it, so text that cannot hold a match is let through without running
-// the pattern (see mayHold).
+// before decoding nor the decoded text after it can show the key. It runs only on text bound for an error
+// or a log line that is written (see recordAttempt), so one regexp is cheap enough.
 type redactor struct {
-	re    *regexp.Regexp
-	forms []form // empty: no key, nothing to blank
-	// plainForms: no form contains '%' or '\', so an escape in the text is never a form's own character
-	// and mayHold may count it as one character of a match; otherwise it counts escapes byte by byte.
-	plainForms bool
-}
-
-// form is one form of the key, as mayHold sees it: the bytes it is made of and its length in characters.
-type form struct {
-	in [256]bool
-	n  int
+	re *regexp.Regexp // nil: no key, nothing to blank
 }
 
 func newRedactor(apiKey string) *redactor {
-	r := &redactor{plainForms: true}
 	var alts []string
 	for _, s := range []string{apiKey, base64.StdEncoding.EncodeToString([]byte(apiKey + ":")),
 		base64.StdEncoding.EncodeToString([]byte(apiKey))} {
-		if strings.TrimSpace(s) == "" {
-			continue
-		}
-		alts = append(alts, escapedForms(s))
-		f := form{n: utf8.RuneCountInString(s)}
-		for i := 0; i < len(s); i++ {
-			f.in[s[i]] = true
-		}
-		r.forms = append(r.forms, f)
-		r.plainForms = r.plainForms && !strings.ContainsAny(s, `%\`)
-	}
-	if !r.plainForms {
-		// Escapes cannot be told from the key's own characters: count every byte of one as a byte of a
-		// match (a match of n characters is then a run of at least n such bytes).
-		for i := range r.forms {
-			for _, c := range []byte(`%\u/0123456789abcdefABCDEF`) {
-				r.forms[i].in[c] = true
-			}
+		if strings.TrimSpace(s) != "" {
+			alts = append(alts, escapedForms(s))
 		}
 	}
+	r := &redactor{}
 	if len(alts) > 0 {
 		r.re = regexp.MustCompile(strings.Join(alts, "|"))
 	}
 	return r
-}
-
-// mayHold reports whether s may hold a form of the key; false means it surely holds none. A match of a form
-// is that many characters in a row, each one of the form's bytes (a multi-byte character counts once per
-// byte, which only lengthens a run) or an escape (%XX, \uXXXX or \/), so text without such a run for any
-// form holds none. URLs full of base64 cursors and %-escaped timestamps pass without the pattern.
-func mayHold[T string | []byte](r *redactor, s T) bool {
-	for i := range r.forms {
-		if runOf(&r.forms[i], r.plainForms, s) {
-			return true
-		}
-	}
-	return false
-}
-
-// runOf reports whether s has a run of at least f.n characters a match of f can consist of; escapes count
-// as characters only when escapes is set. units[i%7] is the most characters a run ending just before s[i]
-// can have, taking each escape ending there as one character or its bytes one by one, whichever is more
-// (so a '%' before the key's own hex digits cannot hide a match).
-func runOf[T string | []byte](f *form, escapes bool, s T) bool {
-	var units [7]int
-	for i := 1; i <= len(s); i++ {
-		best := 0
-		if f.in[s[i-1]] {
-			best = units[(i-1)%7] + 1
-		}
-		if escapes {
-			if w := escapeEndingAt(s, i); w > 0 {
-				best = max(best, units[(i-w)%7]+1)
-			}
-		}
-		if units[i%7] = best; best >= f.n {
-			return true
-		}
-	}
-	return false
-}
-
-// escapeEndingAt is the length of the escape (%XX, \/ or \uXXXX) ending just before s[i], or 0.
-func escapeEndingAt[T string | []byte](s T, i int) int {
-	switch {
-	case i >= 3 && s[i-3] == '%' && isHexByte(s[i-2]) && isHexByte(s[i-1]):
-		return 3
-	case i >= 2 && s[i-2] == '\\' && s[i-1] == '/':
-		return 2
-	case i >= 6 && s[i-6] == '\\' && s[i-5] == 'u' && isHexByte(s[i-4]) && isHexByte(s[i-3]) && isHexByte(s[i-2]) && isHexByte(s[i-1]):
-		return 6
-	}
-	return 0
-}
-
-func isHexByte(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // escapedForms is a pattern matching s with each character in any of its escaped forms.
@@ -141,7 +60,7 @@ func escapedForms(s string) string {
 
 // bytes returns b with every form of the key replaced.
 func (r *redactor) bytes(b []byte) []byte {
-	if !mayHold(r, b) {
+	if r.re == nil {
 		return b
 	}
 	return r.re.ReplaceAllLiteral(b, []byte(redacted))
@@ -149,7 +68,7 @@ func (r *redactor) bytes(b []byte) []byte {
 
 // string returns s with every form of the key replaced.
 func (r *redactor) string(s string) string {
-	if !mayHold(r, s) {
+	if r.re == nil {
 		return s
 	}
 	return r.re.ReplaceAllLiteralString(s, redacted)

@@ -1,0 +1,46 @@
+package client
+
+import (
+	"context"
+	"log/slog"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// TestRequestLineOnlyWhenLogged: an attempt's line (and so its redacted path) is written at Debug, not at
+// Info; whichever the level, neither the log nor the hook's Path shows the key, which the link here
+// carries in a query parameter and in the path.
+func TestRequestLineOnlyWhenLogged(t *testing.T) {
+	next := "/sites/subdomain-x/accounts?cursor=" + url.QueryEscape(leakKey) + "&api_key=" + url.QueryEscape(leakKey)
+	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
+		t.Run(level.String(), func(t *testing.T) {
+			srv := newScripted(t, respond(200, page(true, next, "a")), respond(200, page(false, "", "b")))
+			var logs logBuffer
+			var rec hookRecorder
+			log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: level}))
+			c := newLeakClient(t, srv.URL, WithLogger(log), WithRequestHook(rec.hook))
+			for _, err := range c.List(context.Background(), "accounts", ListParams{}) {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			lines := logs.lines("msg=request")
+			if want := map[slog.Level]int{slog.LevelInfo: 0, slog.LevelDebug: 2}[level]; len(lines) != want {
+				t.Fatalf("%d request lines at %s, want %d:\n%s", len(lines), level, want, logs.String())
+			}
+			infos := rec.all()
+			if len(infos) != 2 || !strings.Contains(infos[1].Path(), "api_key=[redacted]") {
+				t.Fatalf("hook paths: %+v", infos)
+			}
+			for _, ri := range infos {
+				if leaks(ri.Path()) {
+					t.Errorf("hook Path shows the key: %s", ri.Path())
+				}
+			}
+			if leaks(logs.String()) {
+				t.Errorf("the log shows the key:\n%s", logs.String())
+			}
+		})
+	}
+}
