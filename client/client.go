@@ -61,20 +61,19 @@ const (
 // A Client is safe for concurrent use by multiple goroutines, and all of them share one quota: the rate-limit
 // budget and the waits for it.
 type Client struct {
-	apiKey     string
-	siteID     string
-	rawBase    string
-	base       *url.URL
-	userAgent  string
-	apiVersion string
-	quotaPct   int
-	timeout    time.Duration
-	retryMax   int
-	waitMin    time.Duration
-	waitMax    time.Duration
-	logger     *slog.Logger
-	hook       func(RequestInfo)
-	transport  http.RoundTripper
+	apiKey    string
+	siteID    string
+	rawBase   string
+	base      *url.URL
+	userAgent string
+	quotaPct  int
+	timeout   time.Duration
+	retryMax  int
+	waitMin   time.Duration
+	waitMax   time.Duration
+	logger    *slog.Logger
+	hook      func(RequestInfo)
+	transport http.RoundTripper
 	// maxQuotaWait bounds a wait for quota (WithMaxQuotaWait).
 	maxQuotaWait time.Duration
 
@@ -124,8 +123,9 @@ func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.logger = l }
 func WithRequestHook(fn func(RequestInfo)) Option { return func(c *Client) { c.hook = fn } }
 
 // WithTransport sets the base transport under the quota and retry layers (default: a pooled http.Transport
-// under gzipTransport, which asks for gzip and decompresses it). The benchmarks replay recorded answers
-// through it.
+// under gzipTransport, which asks for gzip and decompresses it). The benchmarks of this package and of
+// package bench replay recorded answers through it (so it cannot live in a _test.go file); a caller that
+// sets it takes on gzip and connection pooling.
 func WithTransport(rt http.RoundTripper) Option { return func(c *Client) { c.transport = rt } }
 
 // RequestInfo describes one attempt, for WithRequestHook.
@@ -182,16 +182,15 @@ type Response struct {
 // http(s) URL, or an option is out of range.
 func New(apiKey, siteID string, opts ...Option) (*Client, error) {
 	c := &Client{
-		apiKey:     apiKey,
-		siteID:     siteID,
-		rawBase:    DefaultBaseURL,
-		userAgent:  DefaultUserAgent,
-		apiVersion: APIVersion,
-		quotaPct:   DefaultQuotaLimit,
-		timeout:    DefaultTimeout,
-		retryMax:   DefaultRetryMax,
-		waitMin:    DefaultRetryWaitMin,
-		waitMax:    DefaultRetryWaitMax,
+		apiKey:    apiKey,
+		siteID:    siteID,
+		rawBase:   DefaultBaseURL,
+		userAgent: DefaultUserAgent,
+		quotaPct:  DefaultQuotaLimit,
+		timeout:   DefaultTimeout,
+		retryMax:  DefaultRetryMax,
+		waitMin:   DefaultRetryWaitMin,
+		waitMax:   DefaultRetryWaitMax,
 	}
 	c.maxQuotaWait = DefaultMaxQuotaWait
 	for _, o := range opts {
@@ -251,8 +250,6 @@ func (c *Client) validate() error {
 		return fmt.Errorf("client: retry waits must satisfy 0 < min (%s) <= max (%s)", c.waitMin, c.waitMax)
 	case c.userAgent == "":
 		return errors.New("client: the User-Agent is empty")
-	case c.apiVersion == "":
-		return errors.New("client: the API version is empty")
 	}
 	return nil
 }
@@ -289,12 +286,9 @@ func newPooledTransport() *http.Transport {
 	}
 }
 
-// SiteID returns the site this client addresses.
-func (c *Client) SiteID() string { return c.siteID }
-
 // setHeaders is the one place request headers are set.
 func (c *Client) setHeaders(h http.Header) {
-	h.Set("Accept", "application/vnd.recurly."+c.apiVersion)
+	h.Set("Accept", "application/vnd.recurly."+APIVersion)
 	h.Set("Authorization", c.auth)
 	h.Set("User-Agent", c.userAgent)
 }
@@ -305,7 +299,7 @@ func (c *Client) setHeaders(h http.Header) {
 // plain allocation, for bodies the caller keeps).
 func (c *Client) do(ctx context.Context, method string, u *url.URL, decode func([]byte) error, pool *bodyPool) (*Response, []byte, error) {
 	if ctx == nil {
-		ctx = context.Background()
+		return nil, nil, errors.New("client: nil Context") // as net/http refuses one
 	}
 	shown := func() string { return c.redact.link(u.RequestURI()) } // for errors only: redaction costs
 	// The quota transport leaves each attempt's answer in the call's slot.

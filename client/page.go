@@ -98,7 +98,7 @@ func (p *Page) release() []byte {
 // order; unknown keys are skipped; `has_more` and `next` may be null or missing. It fails on input that is
 // not JSON, is cut off, has no `data` array, has a record that is not a JSON object, or has anything but
 // white space after the envelope. It is slow (two scanner passes and a copy per record) but its errors are
-// precise, so decodePage falls back to it whenever its fast scan declines.
+// precise, so decodePageFields falls back to it whenever its fast scan declines.
 func decodeEnvelope(r io.Reader) (*Page, error) {
 	dec := json.NewDecoder(r)
 	p := &Page{}

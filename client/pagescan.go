@@ -10,13 +10,11 @@ import (
 	"github.com/tap-recurly/tap-recurly/internal/jsonscan"
 )
 
-// decodePage decodes a whole list body. Records are sub-slices of b, which must not be modified afterwards.
-// The common, well-formed page takes one strict pass (scanPage); anything scanPage declines goes through
-// decodeEnvelope, which accepts or rejects it with a precise error.
-func decodePage(b []byte) (*Page, error) { return decodePageFields(b, nil) }
-
-// decodePageFields is decodePage that also locates the top-level keys of every record in Page.Fields.
-// Records holding invalid UTF-8 are repaired (see Page.Repaired).
+// decodePageFields decodes a whole list body and locates the top-level keys of every record in
+// Page.Fields. Records are sub-slices of b, which must not be modified afterwards. The common, well-formed
+// page takes one strict pass (scanPage); anything scanPage declines goes through decodeEnvelope, which
+// accepts or rejects it with a precise error. Records holding invalid UTF-8 are repaired (see
+// Page.Repaired).
 func decodePageFields(b []byte, keys []string) (*Page, error) {
 	p, ok := scanPage(b, keys)
 	if !ok {

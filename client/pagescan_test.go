@@ -133,7 +133,7 @@ func TestDecodePageFields(t *testing.T) {
 				t.Errorf("fast %v: Fields[%d] = %q, want %q", fast, i, p.Fields[i], w)
 			}
 		}
-		if p, err := decodePage([]byte(in)); err != nil || p.Fields != nil {
+		if p, err := decodePageFields([]byte(in), nil); err != nil || p.Fields != nil {
 			t.Errorf("fast %v: without keys: Fields %q, err %v", fast, p.Fields, err)
 		}
 	}

@@ -44,3 +44,21 @@ func TestRequestLineOnlyWhenLogged(t *testing.T) {
 		})
 	}
 }
+
+// TestNilContextRefused: a call with a nil Context fails at once, sending nothing, as net/http refuses one.
+func TestNilContextRefused(t *testing.T) {
+	srv := newScripted(t, respond(200, page(false, "", "a")))
+	c := newTestClient(t, srv.URL)
+	var ctx context.Context // nil
+	_, _, errGet := c.Get(ctx, "accounts/a")
+	_, _, errPage := c.ListPage(ctx, "accounts", ListParams{})
+	_, _, errCount := c.Count(ctx, "accounts", ListParams{})
+	for _, err := range []error{errGet, errPage, errCount} {
+		if err == nil || !strings.Contains(err.Error(), "nil Context") {
+			t.Errorf("err = %v, want a nil Context refused", err)
+		}
+	}
+	if n := len(srv.requests()); n != 0 {
+		t.Errorf("%d requests sent", n)
+	}
+}

@@ -45,6 +45,3 @@ func Of(s string, n int) string {
 	}
 	return b.String()
 }
-
-// Bytes is Of for a byte slice.
-func Bytes(b []byte, n int) string { return Of(string(b), n) }

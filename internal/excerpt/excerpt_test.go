@@ -25,8 +25,5 @@ func TestOf(t *testing.T) {
 		if got := Of(tt.in, tt.n); got != tt.want {
 			t.Errorf("Of(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
 		}
-		if got := Bytes([]byte(tt.in), tt.n); got != tt.want {
-			t.Errorf("Bytes(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
-		}
 	}
 }
