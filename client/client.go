@@ -393,8 +393,12 @@ func (c *Client) readBody(resp *http.Response, method string, decode func([]byte
 }
 
 // classify tells a permanent body problem from a transient one: a body cut off, unreadable or not valid
-// JSON is retried (*badBodyError); an HTML page, or valid JSON of the wrong shape, is a *ContractError.
+// JSON is retried (*badBodyError); an HTML page, valid JSON of the wrong shape, or a 204 where a body was
+// wanted, is a *ContractError.
 func (c *Client) classify(resp *http.Response, body []byte, err error) error {
+	if err != nil && resp.StatusCode == http.StatusNoContent {
+		return &ContractError{Method: resp.Request.Method, Path: c.redact.link(resp.Request.URL.RequestURI()), NoContent: true}
+	}
 	if err == nil || errors.Is(err, errBodyTooLarge) || body == nil {
 		if err != nil && !errors.Is(err, errBodyTooLarge) {
 			return &badBodyError{err}

@@ -268,8 +268,9 @@ func readErrorBody(rc io.ReadCloser, red *redactor) (body []byte, note string) {
 	return red.bytes(body), note
 }
 
-// ContractError is a complete 200 answer that cannot be what the API promised: valid JSON of the wrong
-// shape (not a list object, data not an array, not an object where one is expected), or an HTML page.
+// ContractError is a complete 2xx answer that cannot be what the API promised: valid JSON of the wrong
+// shape (not a list object, data not an array, not an object where one is expected), an HTML page, or a
+// 204 No Content (which the API sends only to DELETE and the like, never to a list or a get).
 // Retrying does not change such an answer, so it fails at once.
 type ContractError struct {
 	Method, Path string
@@ -277,10 +278,15 @@ type ContractError struct {
 	Start        string // the body's first bytes, one line, with the API key blanked
 	Problem      string // what is wrong with it
 	HTML         bool   // the body is an HTML page
+	NoContent    bool   // the answer was 204 No Content, with no body to decode
 }
 
 // Error implements error.
 func (e *ContractError) Error() string {
+	if e.NoContent {
+		return fmt.Sprintf("%s %s: the API answered 204 No Content, where this endpoint answers with a JSON body; retrying would not change it",
+			e.Method, e.Path)
+	}
 	if e.HTML {
 		return fmt.Sprintf("%s %s: the API answered with an HTML page (Content-Type %q), not JSON; a proxy or a login page between the tap and Recurly is the usual cause; the page begins %q",
 			e.Method, e.Path, e.ContentType, e.Start)

@@ -2,7 +2,9 @@ package client
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -60,5 +62,33 @@ func TestNilContextRefused(t *testing.T) {
 	}
 	if n := len(srv.requests()); n != 0 {
 		t.Errorf("%d requests sent", n)
+	}
+}
+
+// TestNoContentIsAContractError: a 204 to a list or a get is the wrong answer, not a cut-off body: it
+// fails at once, one request, saying what came.
+func TestNoContentIsAContractError(t *testing.T) {
+	noContent := func(w http.ResponseWriter, r *http.Request) {
+		rateHeaders(w.Header())
+		w.WriteHeader(http.StatusNoContent)
+	}
+	for _, call := range []string{"list", "get"} {
+		t.Run(call, func(t *testing.T) {
+			srv := newScripted(t, noContent)
+			c := newTestClient(t, srv.URL)
+			var err error
+			if call == "list" {
+				_, _, err = c.ListPage(context.Background(), "accounts", ListParams{})
+			} else {
+				_, _, err = c.Get(context.Background(), "accounts/a1/billing_info")
+			}
+			var ce *ContractError
+			if !errors.As(err, &ce) || !strings.Contains(err.Error(), "the API answered 204 No Content, where this endpoint answers with a JSON body") {
+				t.Fatalf("err = %v, want a contract error for the 204", err)
+			}
+			if n := len(srv.requests()); n != 1 {
+				t.Fatalf("%d requests, want 1 (not retried)", n)
+			}
+		})
 	}
 }
