@@ -78,21 +78,7 @@ func pageRecords(t *testing.T, srv *Server, k kind) []json.RawMessage {
 	}
 	var out []json.RawMessage
 	for _, path := range paths {
-		for path != "" {
-			res := do(t, srv, "GET", path, nil)
-			if res.status != 200 {
-				t.Fatalf("GET %s: %d %s", path, res.status, res.body)
-			}
-			var env envelope
-			if err := json.Unmarshal(res.body, &env); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, env.Data...)
-			path = ""
-			if env.HasMore {
-				path = *env.Next
-			}
-		}
+		out = append(out, pageList(t, srv, path)...)
 	}
 	return out
 }
