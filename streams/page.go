@@ -11,6 +11,7 @@ import (
 	"github.com/tap-recurly/tap-recurly/client"
 	"github.com/tap-recurly/tap-recurly/internal/excerpt"
 	"github.com/tap-recurly/tap-recurly/internal/jsonscan"
+	"github.com/tap-recurly/tap-recurly/internal/rfc3339"
 	"github.com/tap-recurly/tap-recurly/state"
 )
 
@@ -195,8 +196,7 @@ func timestamp(v []byte) (time.Time, bool) {
 	if !ok {
 		return time.Time{}, false
 	}
-	t, err := time.Parse(time.RFC3339Nano, string(text)) // the conversion does not escape: no copy
-	return t, err == nil
+	return rfc3339.Parse(text) // as time.Parse(time.RFC3339Nano, …), faster on the API's shapes
 }
 
 // record is one stream's record, checked and projected.
