@@ -79,7 +79,7 @@ func TestListRecyclesPages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fresh, _, err := c.listPage(context.Background(), u, nil, nil)
+		fresh, _, err := c.listPage(context.Background(), u, ListParams{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -147,5 +147,5 @@ func decodeFrom(r io.Reader) (*Page, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodePageFields(b, nil)
+	return decodePageFields(b, nil, nil)
 }

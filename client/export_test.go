@@ -20,4 +20,4 @@ func (t acceptVersion) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // DecodePage decodes a whole list body as the client decodes it, for the benchmark in package client_test.
-func DecodePage(b []byte, keys []string) (*Page, error) { return decodePageFields(b, keys) }
+func DecodePage(b []byte, keys []string) (*Page, error) { return decodePageFields(b, keys, nil) }

@@ -32,6 +32,20 @@ type ListParams struct {
 	// Fields names top-level keys of each record to locate while the page is checked (not sent). Their
 	// values land in Page.Fields, saving the caller a second pass over every record.
 	Fields []string
+	// Check, when not nil, is the caller's own check of each record, made in the client's pass over the
+	// page instead of the client's own reading of the record: see RecordChecker and Page.Checked.
+	Check RecordChecker
+}
+
+// RecordChecker checks a record of a list page in the same pass as the client's strict reading of it, so
+// that a caller with checks of its own (a record schema, say) needs no second pass over every record.
+type RecordChecker interface {
+	// Check reports whether the JSON object starting at b[i] is valid JSON (as strictly as
+	// jsonscan.ObjectFields reads it), holds no top-level name twice and passes the checker's own checks.
+	// If so it returns the offset just past the object, with out[k] holding the raw value of the member
+	// named ListParams.Fields[k] (nil when absent). When it returns false the client reads the record
+	// itself, and the record's Page.Checked entry is false.
+	Check(b []byte, i int, out [][]byte) (end int, ok bool)
 }
 
 // values validates p and returns it as query values, defaults filled in.
@@ -81,6 +95,9 @@ type Page struct {
 	// Repaired lists, in increasing order, the indices of the records that held invalid UTF-8, which the
 	// client replaced with U+FFFD (the record is kept), so the caller can warn about them.
 	Repaired []int
+	// Checked[i] is true when record i passed ListParams.Check as the site sent it. It is nil when there
+	// was no check, or when the page was read by the slow path (see decodePageFields).
+	Checked []bool
 
 	body []byte // the buffer Records and Fields point into, when List recycles it
 }
@@ -89,7 +106,7 @@ type Page struct {
 // page. Emptying it makes a page kept by mistake show no records rather than another page's bytes.
 func (p *Page) release() []byte {
 	b := p.body
-	p.Records, p.Fields, p.body = nil, nil, nil
+	p.Records, p.Fields, p.Checked, p.body = nil, nil, nil, nil
 	return b
 }
 
@@ -233,13 +250,13 @@ func (c *Client) ListPage(ctx context.Context, path string, p ListParams) (*Page
 	if err != nil {
 		return nil, nil, err
 	}
-	return c.listPage(ctx, u, p.Fields, nil)
+	return c.listPage(ctx, u, p, nil)
 }
 
-func (c *Client) listPage(ctx context.Context, u *url.URL, fields []string, pool *bodyPool) (*Page, *Response, error) {
+func (c *Client) listPage(ctx context.Context, u *url.URL, p ListParams, pool *bodyPool) (*Page, *Response, error) {
 	var page *Page
 	resp, body, err := c.do(ctx, http.MethodGet, u, func(b []byte) error {
-		pg, err := decodePageFields(b, fields)
+		pg, err := decodePageFields(b, p.Fields, p.Check)
 		page = pg
 		return err
 	}, pool)
@@ -277,7 +294,7 @@ func (c *Client) List(ctx context.Context, path string, p ListParams) iter.Seq2[
 		}
 		ch := chain{c: c, listing: u, seen: map[string]bool{u.RequestURI(): true}, progress: newProgress(p)}
 		for {
-			page, _, err := c.listPage(ctx, u, p.Fields, &c.bodies)
+			page, _, err := c.listPage(ctx, u, p, &c.bodies)
 			if err != nil {
 				yield(nil, err)
 				return

@@ -12,11 +12,11 @@ import (
 
 // decodePageFields decodes a whole list body and locates the top-level keys of every record in
 // Page.Fields. Records are sub-slices of b, which must not be modified afterwards. The common, well-formed
-// page takes one strict pass (scanPage); anything scanPage declines goes through decodeEnvelope, which
-// accepts or rejects it with a precise error. Records holding invalid UTF-8 are repaired (see
-// Page.Repaired).
-func decodePageFields(b []byte, keys []string) (*Page, error) {
-	p, ok := scanPage(b, keys)
+// page takes one strict pass (scanPage), in which check (if not nil) checks each record; anything scanPage
+// declines goes through decodeEnvelope, which accepts or rejects it with a precise error, and leaves the
+// caller's check to the caller. Records holding invalid UTF-8 are repaired (see Page.Repaired).
+func decodePageFields(b []byte, keys []string, check RecordChecker) (*Page, error) {
+	p, ok := scanPage(b, keys, check)
 	if !ok {
 		var err error
 		if p, err = decodeEnvelope(bytes.NewReader(b)); err != nil {
@@ -51,6 +51,9 @@ func (p *Page) repair(keys []string) error {
 		}
 		p.Records[i] = bytes.ToValidUTF8(r, []byte("\uFFFD"))
 		p.Repaired = append(p.Repaired, i)
+		if p.Checked != nil {
+			p.Checked[i] = false // checked as it was, not as repaired
+		}
 		if len(keys) > 0 {
 			if err := p.fields(i, keys); err != nil {
 				return err
@@ -63,7 +66,7 @@ func (p *Page) repair(keys []string) error {
 // scanPage reads a list envelope in one pass of jsonscan.Value, which checks every value strictly, so
 // whatever it accepts encoding/json accepts too, with the same result. It declines (ok false) rather than
 // report errors, and also on keys with escapes, which it does not decode.
-func scanPage(b []byte, keys []string) (p *Page, ok bool) {
+func scanPage(b []byte, keys []string, check RecordChecker) (p *Page, ok bool) {
 	i := jsonscan.SkipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return nil, false
@@ -93,7 +96,7 @@ func scanPage(b []byte, keys []string) (p *Page, ok bool) {
 				return nil, false
 			}
 			sawData = true
-			i, ok = scanRecords(b, i, p, keys)
+			i, ok = scanRecords(b, i, p, keys, check)
 		} else {
 			i, ok = scanMember(b, i, string(key), p)
 		}
@@ -149,8 +152,8 @@ func scanMember(b []byte, i int, key string, p *Page) (int, bool) {
 }
 
 // scanRecords reads the data array (or null) starting at b[i] into p.Records and returns the offset just
-// past it. Every record must be a JSON object.
-func scanRecords(b []byte, i int, p *Page, keys []string) (int, bool) {
+// past it. Every record must be a JSON object. A record that check passes is read by it alone.
+func scanRecords(b []byte, i int, p *Page, keys []string, check RecordChecker) (int, bool) {
 	if bytes.HasPrefix(b[i:], []byte("null")) {
 		return i + 4, true
 	}
@@ -168,14 +171,23 @@ func scanRecords(b []byte, i int, p *Page, keys []string) (int, bool) {
 		}
 		n := len(p.Fields)
 		p.Fields = append(p.Fields, make([][]byte, len(keys))...)
-		end, err := objs.Fields(b, i, keys, p.Fields[n:])
-		if err != nil {
-			return 0, false
+		end, checked := 0, false
+		if check != nil {
+			end, checked = check.Check(b, i, p.Fields[n:])
+		}
+		if !checked {
+			var err error
+			if end, err = objs.Fields(b, i, keys, p.Fields[n:]); err != nil {
+				return 0, false
+			}
 		}
 		if p.Records == nil {
-			p.reserve(len(b)-i, end-i, len(keys))
+			p.reserve(len(b)-i, end-i, len(keys), check != nil)
 		}
 		p.Records = append(p.Records, json.RawMessage(b[i:end:end]))
+		if check != nil {
+			p.Checked = append(p.Checked, checked)
+		}
 		i = jsonscan.SkipSpace(b, end)
 		if i >= len(b) {
 			return 0, false
@@ -193,12 +205,15 @@ func scanRecords(b []byte, i int, p *Page, keys []string) (int, bool) {
 // maxReserve bounds the records reserve sizes for from its estimate (a page holds at most 200).
 const maxReserve = 256
 
-// reserve sizes p.Records (and p.Fields for nKeys keys each) for a data array of rest bytes whose first
-// record is first bytes long, so that a page of similar records is appended without regrowing (each
-// regrowth is an allocation and a copy the garbage collector then pays for).
-func (p *Page) reserve(rest, first, nKeys int) {
+// reserve sizes p.Records (and p.Fields for nKeys keys each, and p.Checked when checked) for a data array
+// of rest bytes whose first record is first bytes long, so that a page of similar records is appended
+// without regrowing (each regrowth is an allocation and a copy the garbage collector then pays for).
+func (p *Page) reserve(rest, first, nKeys int, checked bool) {
 	n := min(rest/max(first, 1)+rest/max(first, 1)/8+1, maxReserve)
 	p.Records = make([]json.RawMessage, 0, n)
+	if checked {
+		p.Checked = make([]bool, 0, n)
+	}
 	if nKeys > 0 {
 		p.Fields = slices.Grow(p.Fields, n*nKeys-len(p.Fields))
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -41,7 +42,7 @@ func TestScanPageFastPath(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, ok := scanPage([]byte(tt.in), nil)
+			p, ok := scanPage([]byte(tt.in), nil, nil)
 			if ok != tt.fast {
 				t.Fatalf("scanPage ok = %v, want %v", ok, tt.fast)
 			}
@@ -83,7 +84,7 @@ func FuzzScanPage(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		keys := []string{"id", "updated_at"}
-		if p, ok := scanPage(in, keys); ok {
+		if p, ok := scanPage(in, keys, nil); ok {
 			if len(p.Fields) != len(p.Records)*len(keys) {
 				t.Fatalf("%d fields for %d records", len(p.Fields), len(p.Records))
 			}
@@ -99,7 +100,7 @@ func FuzzScanPage(f *testing.F) {
 				}
 			}
 		}
-		p, ok := scanPage(in, nil)
+		p, ok := scanPage(in, nil, nil)
 		if !ok {
 			return
 		}
@@ -120,8 +121,8 @@ func TestDecodePageFields(t *testing.T) {
 	records := `[{"id":"a","x":{"id":"no"},"updated_at":"t1"},{"updated_at":"t2"},{"id":"c","n":{"id":"nested"}}]`
 	want := []string{`"a"`, `"t1"`, "", `"t2"`, `"c"`, ""}
 	for _, in := range []string{`{"has_more":false,"data":` + records + `}`, `{"has_more":false,"d\u0061ta":` + records + `}`} {
-		_, fast := scanPage([]byte(in), keys)
-		p, err := decodePageFields([]byte(in), keys)
+		_, fast := scanPage([]byte(in), keys, nil)
+		p, err := decodePageFields([]byte(in), keys, nil)
 		if err != nil {
 			t.Fatalf("fast %v: %v", fast, err)
 		}
@@ -133,7 +134,7 @@ func TestDecodePageFields(t *testing.T) {
 				t.Errorf("fast %v: Fields[%d] = %q, want %q", fast, i, p.Fields[i], w)
 			}
 		}
-		if p, err := decodePageFields([]byte(in), nil); err != nil || p.Fields != nil {
+		if p, err := decodePageFields([]byte(in), nil, nil); err != nil || p.Fields != nil {
 			t.Errorf("fast %v: without keys: Fields %q, err %v", fast, p.Fields, err)
 		}
 	}
@@ -174,7 +175,7 @@ func TestListRefusesDuplicateKeys(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, keys := range [][]string{nil, {"id", "updated_at"}} {
-				_, err := decodePageFields([]byte(tt.body), keys)
+				_, err := decodePageFields([]byte(tt.body), keys, nil)
 				var dup *jsonscan.DuplicateKeyError
 				if !errors.As(err, &dup) || dup.Key != tt.key || !strings.Contains(err.Error(), "data[1]") {
 					t.Fatalf("keys %q: err = %v, want the duplicate %q of data[1]", keys, err, tt.key)
@@ -203,5 +204,55 @@ func TestGetRefusesDuplicateKeys(t *testing.T) {
 	var ce *ContractError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), `the key "account_id" appears twice`) || len(srv.requests()) != 1 {
 		t.Fatalf("Get err = %v after %d requests; want one contract error naming the key", err, len(srv.requests()))
+	}
+}
+
+// idChecker is a RecordChecker passing the records whose id starts with "ok" (reading them with jsonscan,
+// as strictly as the client does).
+type idChecker struct{ keys []string }
+
+func (c idChecker) Check(b []byte, i int, out [][]byte) (int, bool) {
+	end, err := jsonscan.ObjectFields(b, i, c.keys, out)
+	id, _ := jsonscan.String(out[0])
+	return end, err == nil && strings.HasPrefix(id, "ok")
+}
+
+// TestListCheck: ListParams.Check reads each record in the client's pass; Page.Checked says which records
+// it passed, the fields are the same either way, and a page read by the slow path, or a record repaired,
+// is not taken as checked.
+func TestListCheck(t *testing.T) {
+	keys := []string{"id", "n"}
+	tests := []struct {
+		name, body string
+		checked    []bool
+	}{
+		{"fast scan", `{"object":"list","has_more":false,"next":null,"data":[{"id":"ok1","n":1},{"n":2,"id":"no"},{"id":"ok3"}]}`,
+			[]bool{true, false, true}},
+		{"slow path", `{"object":"list","has_more":false,"next":null,"d\u0061ta":[{"id":"ok1","n":1},{"n":2,"id":"no"},{"id":"ok3"}]}`,
+			nil},
+		{"repaired", "{\"object\":\"list\",\"has_more\":false,\"next\":null,\"data\":[{\"id\":\"ok1\",\"n\":1},{\"n\":2,\"id\":\"no\"},{\"id\":\"ok\xff\"}]}",
+			[]bool{true, false, false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newScripted(t, respond(http.StatusOK, tt.body))
+			c := newTestClient(t, srv.URL)
+			p, _, err := c.ListPage(context.Background(), "accounts", ListParams{Fields: keys, Check: idChecker{keys}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(p.Checked, tt.checked) {
+				t.Errorf("Checked = %v, want %v", p.Checked, tt.checked)
+			}
+			want := []string{`"ok1"`, `1`, `"no"`, `2`, `"ok3"`, ``}
+			if tt.name == "repaired" {
+				want[4] = "\"ok\uFFFD\""
+			}
+			for i, w := range want {
+				if string(p.Fields[i]) != w {
+					t.Errorf("Fields[%d] = %q, want %q", i, p.Fields[i], w)
+				}
+			}
+		})
 	}
 }

@@ -54,13 +54,17 @@ type conformer struct {
 func (s *Syncer) conformRecord(m *member, r *record, src sourceRecord) error {
 	c := &m.conform
 	st := m.sel.Stream
-	c.once.Do(func() { c.schema, c.err = conform.Compile(m.sel.Schema) })
-	if c.err != nil {
-		return fmt.Errorf("%s: %w", st.Name, c.err)
+	schema, err := c.compiled(m.sel.Schema)
+	if err != nil {
+		return fmt.Errorf("%s: %w", st.Name, err)
 	}
-	res, err := c.schema.Conform(r.body)
-	if err == nil && (len(res.Converted) > 0 || c.schema.Opaque() || c.sampled.Load() < SampleSize && c.sampled.Add(1) <= SampleSize) {
-		err = c.schema.Validate(res.Record)
+	// A record the client's pass checked against this SCHEMA (listing.check) conforms as it stands.
+	res := conform.Result{Record: r.body}
+	if !src.checked || !m.checked {
+		res, err = schema.Conform(r.body)
+	}
+	if err == nil && (len(res.Converted) > 0 || schema.Opaque() || c.sampled.Load() < SampleSize && c.sampled.Add(1) <= SampleSize) {
+		err = schema.Validate(res.Record)
 		c.count(func(stats *SchemaStats) { stats.Validated++ })
 	}
 	if err != nil {
@@ -76,6 +80,12 @@ func (s *Syncer) conformRecord(m *member, r *record, src sourceRecord) error {
 	}
 	r.body = res.Record
 	return nil
+}
+
+// compiled is the stream's SCHEMA compiled, once.
+func (c *conformer) compiled(schema []byte) (*conform.Schema, error) {
+	c.once.Do(func() { c.schema, c.err = conform.Compile(schema) })
+	return c.schema, c.err
 }
 
 func (c *conformer) count(f func(*SchemaStats)) {

@@ -36,6 +36,7 @@ type sourceRecord struct {
 	pos      time.Time // its position in the listing
 	exact    bool      // pos is the record's updated_at
 	repaired bool      // the client replaced invalid UTF-8 in it with U+FFFD
+	checked  bool      // it passed the listing's check in the client's pass (listing.check)
 	// For derived rows (Stream.Rows): its parent (per-parent listings) and
 	// the extraction time.
 	parent *parentRef
@@ -78,6 +79,7 @@ func (s *Syncer) extract(ctx context.Context, c *chain, page *client.Page) (page
 	repaired := page.Repaired
 	for i, rec := range page.Records {
 		src.i, src.raw = i, rec
+		src.checked = page.Checked != nil && page.Checked[i]
 		src.repaired = len(repaired) > 0 && repaired[0] == i
 		if src.repaired {
 			repaired = repaired[1:]

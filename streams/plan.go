@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tap-recurly/tap-recurly/client"
+	"github.com/tap-recurly/tap-recurly/internal/conform"
 	"github.com/tap-recurly/tap-recurly/state"
 )
 
@@ -40,6 +41,9 @@ type listing struct {
 	lowKey     int      // index in keys of a lower bound of it when it is absent, -1 if none
 	idKey      int      // index in keys of "id", -1 if unused
 	derives    bool     // a member derives rows (Stream.Rows): records are decoded
+	// check is the SCHEMA check of the member whose records are the source records as they stand, made
+	// in the client's pass over each page (client.ListParams.Check); nil when there is none.
+	check *conform.Checker
 
 	// Guarded by Syncer.stateMu once chains run.
 	windows   []*window
@@ -97,6 +101,9 @@ type member struct {
 	pkKey  int       // index in listing keys (non-embedded streams)
 	rkKey  int
 	embKey int // index of the embedded field (embedded streams), -1 if none
+	// checked: the listing's check is this stream's SCHEMA, so a record the client's pass checked
+	// (sourceRecord.checked) needs no other.
+	checked bool
 
 	count   atomic.Int64
 	winMax  []time.Time // largest replication value written, per window
@@ -134,6 +141,7 @@ func (s *Syncer) plan(selected []Selected, end time.Time) []*listing {
 		}
 		l.end = end
 		l.planKeys()
+		l.planCheck()
 		l.inRange = !l.begin.After(l.end)
 	}
 	return order
@@ -172,6 +180,23 @@ func (l *listing) planKeys() {
 		if st.Fallback != "" {
 			l.idKey = key("id")
 		}
+	}
+}
+
+// planCheck sets the listing's check: the SCHEMA of its first member whose records are the source records
+// as they stand (not embedded, derived or projected), read in the client's pass over each page, which
+// spares the common, conforming record a second pass. Other members' records are conformed on their own.
+func (l *listing) planCheck() {
+	for _, m := range l.members {
+		st := m.sel.Stream
+		if st.Embedded != "" || st.Rows != nil || m.sel.Project != nil {
+			continue
+		}
+		if schema, err := m.conform.compiled(m.sel.Schema); err == nil { // an error stops the stream's first record
+			l.check = schema.Checker(l.keys)
+			m.checked = l.check != nil
+		}
+		return
 	}
 }
 
@@ -224,7 +249,11 @@ func (l *listing) setWindows(from time.Time, k int, keepHead bool) []chain {
 
 // params are the list parameters of a chain over [begin, end].
 func (l *listing) params(begin, end time.Time) client.ListParams {
-	return client.ListParams{Limit: PageSize, Sort: "updated_at", Order: "asc", BeginTime: begin, EndTime: end, Fields: l.keys}
+	p := client.ListParams{Limit: PageSize, Sort: "updated_at", Order: "asc", BeginTime: begin, EndTime: end, Fields: l.keys}
+	if l.check != nil { // not a nil *Checker in the interface
+		p.Check = l.check
+	}
+	return p
 }
 
 // maxWindows is how many windows of at least minSpan each (default 30 days)

@@ -20,7 +20,7 @@ type benchPage struct {
 	records []json.RawMessage
 }
 
-func loadPages(b *testing.B) ([]benchPage, int64) {
+func loadPages(b testing.TB) ([]benchPage, int64) {
 	srv := testutil.StartSite(b, recurlytest.Config{Seed: 6, Counts: recurlytest.Counts{Accounts: 250, LineItems: 250, Invoices: 250, Subscriptions: 250, Transactions: 250}, RateLimit: 1 << 30})
 	c, err := client.New(srv.Site.APIKey(), srv.Site.SiteID(), client.WithBaseURL(srv.URL))
 	if err != nil {
@@ -82,4 +82,70 @@ func BenchmarkStrictScan(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkCheck is the fused walk (conform.Checker) over the same records,
+// finding id and updated_at as the client's pass does: it replaces the
+// client's strict scan and Conform for records that conform.
+func BenchmarkCheck(b *testing.B) {
+	pages, size := loadPages(b)
+	keys := []string{"id", "updated_at"}
+	checkers := make([]*conform.Checker, len(pages))
+	for i, p := range pages {
+		if checkers[i] = p.schema.Checker(keys); checkers[i] == nil {
+			b.Fatal("no Checker")
+		}
+	}
+	out := make([][]byte, len(keys))
+	b.SetBytes(size)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		for i, p := range pages {
+			for _, r := range p.records {
+				if _, ok := checkers[i].Check(r, 0, out); !ok {
+					b.Fatalf("Check refuses %s", r)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkScanAndConform is what the Checker replaces: the client's strict
+// scan finding the same keys (jsonscan.Objects, which also refuses a name
+// held twice), then Conform.
+func BenchmarkScanAndConform(b *testing.B) {
+	pages, size := loadPages(b)
+	keys := []string{"id", "updated_at"}
+	out := make([][]byte, len(keys))
+	bodies, starts := joined(pages)
+	b.SetBytes(size)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		for pi, p := range pages {
+			var objs jsonscan.Objects // reads the records of one input, as the client's does a page
+			for ri, r := range p.records {
+				if _, err := objs.Fields(bodies[pi], starts[pi][ri], keys, out); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := p.schema.Conform(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	}
+}
+
+// joined puts each page's records into one buffer, as they are in a page:
+// the buffers, and where each record starts.
+func joined(pages []benchPage) ([][]byte, [][]int) {
+	bodies, starts := make([][]byte, len(pages)), make([][]int, len(pages))
+	for i, p := range pages {
+		for _, r := range p.records {
+			starts[i] = append(starts[i], len(bodies[i]))
+			bodies[i] = append(append(bodies[i], r...), ',')
+		}
+	}
+	return bodies, starts
 }

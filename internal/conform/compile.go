@@ -64,19 +64,23 @@ type node struct {
 }
 
 type prop struct {
-	name   string
-	quoted string // the name as a record writes it: "name", with its quotes
-	node   *node  // nil: any value
-	// The first 16 bytes of quoted as two little-endian words, and masks
-	// of the bytes quoted has (see scanner.expected).
+	name  string
+	key   wordPattern // the name as a record writes it: "name", with its quotes
+	colon wordPattern // the same followed by a colon, "name": (see Checker)
+	node  *node       // nil: any value
+}
+
+// wordPattern is a string of up to 16 bytes as two little-endian words
+// and masks of the bytes it has, compared with two loads (see matches).
+type wordPattern struct {
+	text           string
 	w0, w1, m0, m1 uint64
 }
 
-// newProp builds a prop for name, spelled rawKey in the schema.
-func newProp(name string, rawKey []byte, child *node) prop {
-	p := prop{name: name, quoted: string(rawKey), node: child}
+func newWordPattern(text string) wordPattern {
+	p := wordPattern{text: text}
 	var buf [16]byte
-	n := copy(buf[:], rawKey)
+	n := copy(buf[:], text)
 	p.w0, p.w1 = binary.LittleEndian.Uint64(buf[:8]), binary.LittleEndian.Uint64(buf[8:])
 	for k := range n {
 		if k < 8 {
@@ -86,6 +90,20 @@ func newProp(name string, rawKey []byte, child *node) prop {
 		}
 	}
 	return p
+}
+
+// matches reports whether b[j:] starts with the pattern's text: for
+// texts up to 16 bytes, two word compares instead of a call to memequal.
+func (p *wordPattern) matches(b []byte, j int) bool {
+	if len(p.text) > 16 || len(b)-j < 16 {
+		return len(b)-j >= len(p.text) && string(b[j:j+len(p.text)]) == p.text
+	}
+	return binary.LittleEndian.Uint64(b[j:])&p.m0 == p.w0 && binary.LittleEndian.Uint64(b[j+8:])&p.m1 == p.w1
+}
+
+// newProp builds a prop for name, spelled rawKey in the schema.
+func newProp(name string, rawKey []byte, child *node) prop {
+	return prop{name: name, key: newWordPattern(string(rawKey)), colon: newWordPattern(string(rawKey) + ":"), node: child}
 }
 
 // Schema is a stream's record schema compiled for Conform and Validate.

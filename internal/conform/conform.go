@@ -2,7 +2,6 @@ package conform
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -283,10 +282,10 @@ func (c *scanner) object(n *node, i int) (int, error) {
 	for {
 		var child *node
 		known := true
-		if next < len(n.props) && expected(b, &n.props[next], j) {
+		if next < len(n.props) && n.props[next].key.matches(b, j) {
 			// The expected key, as the schema spells it: no scan, no lookup.
 			child, seen = n.props[next].node, seen|1<<(next&63)
-			j += len(n.props[next].quoted)
+			j += len(n.props[next].key.text)
 			next++
 		} else {
 			var err error
@@ -359,15 +358,6 @@ func (c *scanner) otherKey(n *node, j int, next *int, seen *uint64) (int, *node,
 	}
 	*next, *seen = p+1, *seen|1<<(p&63)
 	return kEnd, n.props[p].node, true, nil
-}
-
-// expected reports whether b[j:] starts with p's quoted name: for names up
-// to 14 bytes, two word compares instead of a call to memequal.
-func expected(b []byte, p *prop, j int) bool {
-	if len(p.quoted) > 16 || len(b)-j < 16 {
-		return len(b)-j >= len(p.quoted) && string(b[j:j+len(p.quoted)]) == p.quoted
-	}
-	return binary.LittleEndian.Uint64(b[j:])&p.m0 == p.w0 && binary.LittleEndian.Uint64(b[j+8:])&p.m1 == p.w1
 }
 
 // wrongValue is the error for the object or array at b[i], which n does
