@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // ErrNotObject is returned when the input is not a JSON object.
@@ -59,17 +60,33 @@ func EachMember(obj []byte, fn func(rawKey, value []byte) bool) error {
 // holds a top-level name twice (compared decoded) is a *DuplicateKeyError.
 // Reading the keys while checking saves a second pass over the record.
 func ObjectFields(b []byte, i int, keys []string, out [][]byte) (int, error) {
-	var o Objects
-	return o.Fields(b, i, keys, out)
+	o := oneShot.Get().(*Objects)
+	end, err := o.Fields(b, i, keys, out)
+	o.forget()
+	oneShot.Put(o)
+	return end, err
 }
+
+// oneShot recycles the Objects of ObjectFields: a fresh one allocates its
+// tables of names (2 KiB) on first use, which for the records read one at
+// a time (embedded records, child pages) was half of a sync's garbage.
+var oneShot = sync.Pool{New: func() any { return new(Objects) }}
 
 // Objects reads objects one after another as ObjectFields does, reusing
 // its table of member names, so that a page of records costs no allocation
-// per record. Its zero value is ready to use; it is not safe for
-// concurrent use.
+// per record. Every object one Objects reads must lie in the same input
+// (it compares each object's names with the last one's by offset). Its
+// zero value is ready to use; it is not safe for concurrent use.
 type Objects struct {
 	names names
 	ok    bool // the last object read was valid
+}
+
+// forget drops the last object's names, so that the next object read may
+// be in another input.
+func (o *Objects) forget() {
+	o.ok = false
+	o.names.prev = o.names.prev[:0]
 }
 
 // Fields is ObjectFields.

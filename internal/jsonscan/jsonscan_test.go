@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -126,5 +127,36 @@ func TestText(t *testing.T) {
 		if _, ok := Text([]byte(in)); ok {
 			t.Errorf("Text(%q) ok", in)
 		}
+	}
+}
+
+// TestObjectFieldsAcrossInputs: ObjectFields recycles its tables of names,
+// which hold offsets into the input; a call on another input must neither
+// read the last input's names (a long record, then a short one with the
+// same names) nor allocate.
+func TestObjectFieldsAcrossInputs(t *testing.T) {
+	long := []byte(`{"id":"` + strings.Repeat("x", 500) + `","updated_at":"2024-01-05T00:00:00Z","name":"n"}`)
+	tests := []struct {
+		in      string
+		id      string
+		wantErr bool
+	}{
+		{in: `{"id":"a","updated_at":null,"name":"n"}`, id: `"a"`},
+		{in: `{"id":"b","updated_at":null,"id":"c"}`, wantErr: true},
+		{in: `{"name":"n","id":"d"}`, id: `"d"`},
+	}
+	out := make([][]byte, 2)
+	for _, tc := range tests {
+		if _, err := ObjectFields(long, 0, []string{"id", "name"}, out); err != nil {
+			t.Fatal(err)
+		}
+		_, err := ObjectFields([]byte(tc.in), 0, []string{"id", "name"}, out)
+		if (err != nil) != tc.wantErr || err == nil && string(out[0]) != tc.id {
+			t.Errorf("%s: id %s, err %v; want %s, error %v", tc.in, out[0], err, tc.id, tc.wantErr)
+		}
+	}
+	rec := []byte(`{"id":"a","updated_at":null,"name":"n","email":"e","code":"c"}`)
+	if n := testing.AllocsPerRun(100, func() { _, _ = ObjectFields(rec, 0, []string{"id"}, out[:1]) }); n >= 1 {
+		t.Errorf("ObjectFields allocates %.1f times per call", n)
 	}
 }
