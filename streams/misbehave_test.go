@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -294,6 +295,59 @@ func TestBillingInfoFallbackPathEscaped(t *testing.T) {
 	}
 	t.Errorf("no request for %s; requests: %q", want, f.paths)
 }
+
+// TestRepairedChildRecordWarnedAfterDropped: in a child list whose
+// earlier record is out of range (dropped before the page loop), a record
+// holding invalid UTF-8 is still the one the WARN line names.
+func TestRepairedChildRecordWarnedAfterDropped(t *testing.T) {
+	srv := newSite(t, recurlytest.Config{Seed: 47, Counts: childCounts})
+	f := newFront(t, srv)
+	var done atomic.Bool
+	var dropped atomic.Value // the first note's id
+	f.rewrite = func(resource string, _ int, body []byte) []byte {
+		// The first list of two notes or more: the first note moves past
+		// the run's end, the second gets invalid UTF-8.
+		second := bytes.Index(body, []byte(`},{"id":`))
+		if resource != "notes" || second < 0 || !done.CompareAndSwap(false, true) {
+			return body
+		}
+		first, rest := bytes.Clone(body[:second]), body[second:]
+		at := bytes.LastIndex(first, []byte(`"created_at":"`)) + len(`"created_at":"`)
+		copy(first[at:], "2099-01-01T00:00:00Z")
+		if m := firstID.FindSubmatch(first); m != nil {
+			dropped.Store(string(m[1]))
+		}
+		rest = bytes.Replace(rest, []byte(`"message":"`), []byte("\"message\":\"\xff"), 1)
+		return append(first, rest...)
+	}
+	var logs testutil.Buffer
+	out, _, err := runSync(t, context.Background(), srv, everything(t, "account_notes"), runOpts{api: f.client(t, srv),
+		opts: streams.Options{Logger: logTo(&logs)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !done.Load() || dropped.Load() == nil {
+		t.Fatal("no list of two notes to rewrite")
+	}
+	var repaired []string
+	for _, r := range out.records["account_notes"] {
+		var note struct{ ID string }
+		if bytes.Contains(r, []byte("\uFFFD")) && json.Unmarshal(r, &note) == nil {
+			repaired = append(repaired, note.ID)
+		}
+	}
+	if out.ids("account_notes", "id")[dropped.Load().(string)] != 0 {
+		t.Errorf("note %s, after the run's end, was emitted", dropped.Load())
+	}
+	if len(repaired) != 1 {
+		t.Fatalf("notes carrying U+FFFD: %q, want one", repaired)
+	}
+	if warns := logs.Lines("invalid UTF-8"); len(warns) != 1 || !strings.Contains(warns[0], fmt.Sprintf(`record \"%s\"`, repaired[0])) {
+		t.Errorf("want one WARN line naming note %s, got %q", repaired[0], warns)
+	}
+}
+
+var firstID = regexp.MustCompile(`"data":\[\{"id":"([^"]+)"`)
 
 // TestRepairedRecordsWarned: a record holding invalid UTF-8 is emitted with
 // U+FFFD in its place, and one WARN line per stream names it.

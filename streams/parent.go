@@ -317,27 +317,81 @@ func (s *Syncer) oneObject(ctx context.Context, path string) iter.Seq2[*client.P
 
 // keepInRange keeps the records of a child page whose replication value is
 // from the stream's bookmark to the signpost (or null: nothing to place
-// them by, so they are kept).
+// them by, so they are kept). The page's Fields and Repaired follow its
+// records.
 func (l *listing) keepInRange(page *client.Page) (*client.Page, error) {
 	m := l.members[0]
-	keys := []string{m.sel.Stream.sourceKey()}
-	var rk [1][]byte
-	kept := page.Records[:0:0]
-	for i, rec := range page.Records {
-		if err := jsonscan.Fields(rec, keys, rk[:]); err != nil {
-			return nil, fmt.Errorf("%s: record %d of a page is not a JSON object: %w", l.names(), i, err)
+	key := m.sel.Stream.sourceKey()
+	k := slices.Index(l.keys, key)
+	fields := make([][]byte, len(l.keys))
+	var drop []int // the records out of range, in increasing order
+	for i := range page.Records {
+		v, err := l.fieldOf(page, i, k, key, fields)
+		if err != nil {
+			return nil, err
 		}
-		if v, ok := jsonscan.String(rk[0]); ok {
-			if t, err := state.ParseTime(v); err == nil && (t.Before(m.start) || t.After(l.end)) {
-				continue
-			}
+		if t, ok := rangeValue(v); ok && (t.Before(m.start) || t.After(l.end)) {
+			drop = append(drop, i)
 		}
-		kept = append(kept, rec)
 	}
-	if len(kept) < len(page.Records) {
-		page.Records, page.Fields = kept, nil
+	if len(drop) > 0 {
+		dropRecords(page, drop, len(l.keys))
 	}
 	return page, nil
+}
+
+// fieldOf is record i's value of key, which is l.keys[k] when k >= 0: then
+// as the client's pass located it (fields receives all of l.keys), else
+// scanned for.
+func (l *listing) fieldOf(page *client.Page, i, k int, key string, fields [][]byte) ([]byte, error) {
+	if k >= 0 {
+		err := l.fieldsOf(page, i, fields)
+		return fields[k], err
+	}
+	var v [1][]byte
+	if err := jsonscan.Fields(page.Records[i], []string{key}, v[:]); err != nil {
+		return nil, fmt.Errorf("%s: record %d of a page is not a JSON object: %w", l.names(), i, err)
+	}
+	return v[0], nil
+}
+
+// rangeValue reads a child record's replication value v as keepInRange
+// places it: an RFC 3339 timestamp, or a date; false for anything else
+// (null or absent: the record is kept).
+func rangeValue(v []byte) (time.Time, bool) {
+	if t, ok := timestamp(v); ok {
+		return t, true
+	}
+	s, ok := jsonscan.String(v)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := state.ParseTime(s)
+	return t, err == nil
+}
+
+// dropRecords takes the records at the indices drop (increasing) out of
+// page, with their Fields (n a record) and Repaired marks, into new slices:
+// the client's stay as they were.
+func dropRecords(page *client.Page, drop []int, n int) {
+	withFields := len(page.Fields) == len(page.Records)*n
+	records := make([]json.RawMessage, 0, len(page.Records)-len(drop))
+	var fields [][]byte
+	var repaired []int
+	for i, rec := range page.Records {
+		if len(drop) > 0 && drop[0] == i {
+			drop = drop[1:]
+			continue
+		}
+		if _, ok := slices.BinarySearch(page.Repaired, i); ok {
+			repaired = append(repaired, len(records))
+		}
+		records = append(records, rec)
+		if withFields {
+			fields = append(fields, page.Fields[i*n:(i+1)*n]...)
+		}
+	}
+	page.Records, page.Fields, page.Repaired = records, fields, repaired
 }
 
 // names is the feed's child streams joined by "+", for error lines.
