@@ -12,6 +12,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -344,6 +345,40 @@ func TestRepairedChildRecordWarnedAfterDropped(t *testing.T) {
 	}
 	if warns := logs.Lines("invalid UTF-8"); len(warns) != 1 || !strings.Contains(warns[0], fmt.Sprintf(`record \"%s\"`, repaired[0])) {
 		t.Errorf("want one WARN line naming note %s, got %q", repaired[0], warns)
+	}
+}
+
+// TestChildPageDropKeepsChecks: when a child page's earlier record is
+// out of range (dropped before the page loop), a later record that the
+// client's check did not pass (it has a field the SCHEMA lacks) is still
+// conformed, not taken as checked in the dropped record's place.
+func TestChildPageDropKeepsChecks(t *testing.T) {
+	srv := newSite(t, recurlytest.Config{Seed: 47, Counts: childCounts})
+	f := newFront(t, srv)
+	var done atomic.Bool
+	f.rewrite = func(resource string, _ int, body []byte) []byte {
+		// The first page of two codes or more: the first code moves past
+		// the run's end, the second gets a field the SCHEMA lacks.
+		second := bytes.Index(body, []byte(`},{"id":`))
+		if resource != "unique_coupon_codes" || second < 0 || !done.CompareAndSwap(false, true) {
+			return body
+		}
+		first, rest := bytes.Clone(body[:second]), body[second+len(`},{`):]
+		at := bytes.LastIndex(first, []byte(`"updated_at":"`)) + len(`"updated_at":"`)
+		copy(first[at:], "2099-01-01T00:00:00Z")
+		return slices.Concat(first, []byte(`},{"h1_unknown":1,`), rest)
+	}
+	_, res, err := runSync(t, context.Background(), srv, everything(t, "unique_coupon_codes"), runOpts{api: f.client(t, srv)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !done.Load() {
+		t.Fatal("no page of two codes to rewrite")
+	}
+	for _, r := range res {
+		if r.Stream == "unique_coupon_codes" && r.Schema.UnknownFields["h1_unknown"] != 1 {
+			t.Errorf("records carrying the unknown field h1_unknown: %d, want 1 (unknown fields: %v)", r.Schema.UnknownFields["h1_unknown"], r.Schema.UnknownFields)
+		}
 	}
 }
 

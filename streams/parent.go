@@ -371,12 +371,13 @@ func rangeValue(v []byte) (time.Time, bool) {
 }
 
 // dropRecords takes the records at the indices drop (increasing) out of
-// page, with their Fields (n a record) and Repaired marks, into new slices:
-// the client's stay as they were.
+// page, with their Fields (n a record), Checked flags and Repaired marks,
+// into new slices: the client's stay as they were.
 func dropRecords(page *client.Page, drop []int, n int) {
-	withFields := len(page.Fields) == len(page.Records)*n
+	withFields, withChecks := len(page.Fields) == len(page.Records)*n, len(page.Checked) == len(page.Records)
 	records := make([]json.RawMessage, 0, len(page.Records)-len(drop))
 	var fields [][]byte
+	var checked []bool
 	var repaired []int
 	for i, rec := range page.Records {
 		if len(drop) > 0 && drop[0] == i {
@@ -390,8 +391,11 @@ func dropRecords(page *client.Page, drop []int, n int) {
 		if withFields {
 			fields = append(fields, page.Fields[i*n:(i+1)*n]...)
 		}
+		if withChecks {
+			checked = append(checked, page.Checked[i])
+		}
 	}
-	page.Records, page.Fields, page.Repaired = records, fields, repaired
+	page.Records, page.Fields, page.Checked, page.Repaired = records, fields, checked, repaired
 }
 
 // names is the feed's child streams joined by "+", for error lines.
