@@ -226,17 +226,21 @@ func (t *Tracker) Snapshot() State {
 	return t.st.Clone()
 }
 
-// SnapshotIfChanged returns a Snapshot when the state changed since its last
-// call (the first call always returns one), so a caller writing STATE after
-// every page writes only the lines that say something new.
-func (t *Tracker) SnapshotIfChanged() (State, bool) {
+// EncodeIfChanged returns the current state as JSON (see State.MarshalJSON)
+// when it changed since its last call (the first call always returns it),
+// so a caller writing STATE after every page writes only the lines that say
+// something new. It encodes under the lock: no copy of the state.
+func (t *Tracker) EncodeIfChanged() (json.RawMessage, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.took && t.taken == t.version {
-		return State{}, false
+		return nil, false
 	}
 	t.took, t.taken = true, t.version
-	return t.st.Clone(), true
+	if t.st.Bookmarks == nil {
+		t.st.Bookmarks = map[string]map[string]string{} // a zero Tracker: {} as Snapshot gives
+	}
+	return t.st.appendJSON(make([]byte, 0, 1024)), true
 }
 
 // Clone returns a deep copy.

@@ -163,7 +163,7 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-func TestSnapshotIfChanged(t *testing.T) {
+func TestEncodeIfChanged(t *testing.T) {
 	tr := NewTracker(nil)
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	steps := []struct {
@@ -182,7 +182,7 @@ func TestSnapshotIfChanged(t *testing.T) {
 	}
 	for _, s := range steps {
 		s.change()
-		if _, got := tr.SnapshotIfChanged(); got != s.want {
+		if _, got := tr.EncodeIfChanged(); got != s.want {
 			t.Fatalf("%s: changed %v, want %v", s.name, got, s.want)
 		}
 	}
@@ -195,8 +195,8 @@ func TestZeroTracker(t *testing.T) {
 	if _, ok := tr.Bookmark("accounts", "updated_at"); ok {
 		t.Fatal("a zero Tracker has a bookmark")
 	}
-	if st, changed := tr.SnapshotIfChanged(); !changed || len(st.Bookmarks) != 0 || st.CurrentlySyncing != nil {
-		t.Fatalf("first snapshot of a zero Tracker = %+v, %v; want an empty state", st, changed)
+	if st, changed := tr.EncodeIfChanged(); !changed || string(st) != `{"bookmarks":{},"currently_syncing":null}` {
+		t.Fatalf("first encoding of a zero Tracker = %s, %v; want an empty state", st, changed)
 	}
 	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	if !tr.Advance("accounts", "updated_at", t0) {

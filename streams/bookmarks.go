@@ -43,7 +43,7 @@ func (s *Syncer) countdown(c *chain, pageMax []time.Time, chainDone bool) (finis
 		}
 	}
 	s.advance(l)
-	if st, changed := s.State.SnapshotIfChanged(); changed {
+	if st, changed := s.State.EncodeIfChanged(); changed {
 		return finished, s.Out.WriteState(st)
 	}
 	return finished, nil
