@@ -164,8 +164,8 @@ type Tracker struct {
 	mu      sync.Mutex
 	st      State
 	version uint64 // bumped by every change of st
-	taken   uint64 // version at the last SnapshotIfChanged
-	took    bool   // SnapshotIfChanged has been called
+	taken   uint64 // version at the last EncodeIfChanged
+	took    bool   // EncodeIfChanged has been called
 }
 
 // NewTracker starts from initial (nil means empty). Bookmarks of streams
