@@ -13,8 +13,10 @@ import (
 // types and date-times against the schema, that no declared member comes
 // twice and that it has no member the schema lacks, and finds the values
 // of the top-level members it was made for. The common record, which
-// conforms as it stands, then needs no other pass. A Checker is immutable
-// and safe for concurrent use.
+// conforms as it stands, then needs no other pass. It reads compact JSON,
+// as Recurly writes it: a record with white space between its tokens
+// (outside members of any type) is left to the slow path. A Checker is
+// immutable and safe for concurrent use.
 type Checker struct {
 	root  *node
 	keyOf []int8 // keyOf[p]: the index in keys of root's property p, -1 if none
@@ -59,9 +61,9 @@ func fitsChecker(n *node, depth int) bool {
 	return fitsChecker(n.items, depth+1)
 }
 
-// Check reports whether the JSON object starting at b[i] is valid JSON,
-// holds no top-level name twice and conforms to the schema as it stands
-// (Conform would convert nothing and find no unknown field). When it does,
+// Check reports whether the JSON object starting at b[i] is valid, compact
+// JSON, holds no top-level name twice and conforms to the schema as it
+// stands (Conform would convert nothing and find no unknown field). When it does,
 // Check returns the offset just past the object, with out[x] holding the
 // raw value of the member named keys[x] (nil when absent; len(out) must be
 // len(keys)). When it returns false nothing is said about the record:
@@ -87,7 +89,7 @@ func (k *Checker) Check(b []byte, i int, out [][]byte) (end int, ok bool) {
 // strings and null, the commonest values, are read inline (a call per
 // member would cost more than the member).
 func (k *Checker) object(b []byte, i int, n *node, out [][]byte, keys uint64) int {
-	j := skip(b, i+1)
+	j := i + 1
 	if j < len(b) && b[j] == '}' {
 		if n.required != 0 {
 			return -1
@@ -109,7 +111,6 @@ func (k *Checker) object(b []byte, i int, n *node, out [][]byte, keys uint64) in
 		}
 		seen |= 1 << p
 		next = p + 1
-		j = skip(b, j)
 		start, child := j, props[p].node
 		if j >= len(b) {
 			return -1
@@ -144,12 +145,12 @@ func (k *Checker) object(b []byte, i int, n *node, out [][]byte, keys uint64) in
 		if keys&(1<<p) != 0 {
 			out[k.keyOf[p]] = b[start:j]
 		}
-		if j = skip(b, j); j >= len(b) {
+		if j >= len(b) {
 			return -1
 		}
 		switch b[j] {
 		case ',':
-			j = skip(b, j+1)
+			j++
 		case '}':
 			if n.required&^seen != 0 {
 				return -1
@@ -183,7 +184,7 @@ func otherKey(b []byte, j int, n *node) (int, int) {
 		return -1, 0
 	}
 	p, ok := n.byName[string(b[j+1:end-1])]
-	if end = skip(b, end); !ok || end >= len(b) || b[end] != ':' {
+	if !ok || end >= len(b) || b[end] != ':' {
 		return -1, 0
 	}
 	return p, end + 1
@@ -258,7 +259,7 @@ func (k *Checker) value(b []byte, j int, n *node) int {
 
 // array walks the array at b[i] whose items are items.
 func (k *Checker) array(b []byte, i int, items *node) int {
-	j := skip(b, i+1)
+	j := i + 1
 	if j < len(b) && b[j] == ']' {
 		return j + 1
 	}
@@ -266,12 +267,12 @@ func (k *Checker) array(b []byte, i int, items *node) int {
 		if j = k.member(b, j, items); j < 0 {
 			return -1
 		}
-		if j = skip(b, j); j >= len(b) {
+		if j >= len(b) {
 			return -1
 		}
 		switch b[j] {
 		case ',':
-			j = skip(b, j+1)
+			j++
 		case ']':
 			return j + 1
 		default:
@@ -299,15 +300,6 @@ func literalEnd(b []byte, j int) int {
 		return j + 5
 	}
 	return -1
-}
-
-// skip skips white space; records are usually compact, so the first byte
-// is tested inline.
-func skip(b []byte, j int) int {
-	if j < len(b) && b[j] > ' ' {
-		return j
-	}
-	return jsonscan.SkipSpace(b, j)
 }
 
 // strictStringEnd returns the offset just past the JSON string starting at
