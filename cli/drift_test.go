@@ -111,6 +111,43 @@ func TestDriftConforms(t *testing.T) {
 	}
 }
 
+// TestDriftInEmbeddedRecordConforms: every billing_info, embedded in its
+// account, carries valid as a string; each is converted to a boolean and
+// counted, in the billing_info stream (the embedded record fails its
+// stream's fast check and goes to Conform) and in accounts, whose schema
+// declares the embedded object too.
+func TestDriftInEmbeddedRecordConforms(t *testing.T) {
+	srv := startSim(t, recurlytest.Config{Seed: 21, Counts: driftCounts, Drift: recurlytest.Drift{StringValid: true}})
+	code, stdout, stderr := runCmd(t, "--config", writeSimConfig(t, srv, nil))
+	if code != ExitOK {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	o := parseOutput(t, []byte(stdout), false)
+	checkRecordsValidate(t, o, stdout)
+	infos := o.records["billing_info"]
+	if len(infos) == 0 {
+		t.Fatal("no billing_info records")
+	}
+	var f [1][]byte
+	converted := 0
+	for _, rec := range infos {
+		if err := jsonscan.Fields(rec, []string{"valid"}, f[:]); err != nil || f[0][0] == '"' {
+			t.Fatalf("billing_info valid = %s, want a boolean or null: %s", f[0], rec)
+		}
+		if !jsonscan.IsNull(f[0]) {
+			converted++
+		}
+	}
+	for _, want := range []string{
+		fmt.Sprintf("stream billing_info: %d values converted without loss to their schema type: valid (string to boolean) %d ", converted, converted),
+		fmt.Sprintf("stream accounts: %d values converted without loss to their schema type: billing_info.valid (string to boolean) %d ", converted, converted),
+	} {
+		if n := strings.Count(stderr, want); n != 1 {
+			t.Errorf("stderr holds %d times %q, want once:\n%s", n, want, stderr)
+		}
+	}
+}
+
 // TestDriftBadValueStops: a value that converts to no type of its schema
 // stops the run with one line naming the stream, the record and the field,
 // after a final STATE whose bookmark does not pass any record not emitted.

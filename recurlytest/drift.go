@@ -1,6 +1,7 @@
 package recurlytest
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,6 +24,10 @@ type Drift struct {
 	// the string "thirty" where the spec has an integer: a value that
 	// converts to no integer.
 	BadValue bool
+	// StringValid sends the valid of every account's embedded billing_info
+	// as the string "true" or "false" where the spec has a boolean: drift
+	// inside an embedded record.
+	StringValid bool
 }
 
 // Drifted values, for tests.
@@ -42,6 +47,26 @@ func (s *Site) drift(dst []byte, start int, k kind, i int) []byte {
 		return replaceMember(dst, start, "total", DriftTotal)
 	case k == kInvoice && d.BadValue && i == s.n(kInvoice)/2:
 		return replaceMember(dst, start, "net_terms", DriftNetTerms)
+	case k == kAccount && d.StringValid:
+		return quoteValid(dst, start)
+	}
+	return dst
+}
+
+// quoteValid quotes the boolean valid of the billing_info the account
+// dst[start:] embeds, if it has one.
+func quoteValid(dst []byte, start int) []byte {
+	rec := dst[start:]
+	bi := bytes.Index(rec, []byte(`"billing_info":{`))
+	if bi < 0 {
+		return dst
+	}
+	for _, lit := range []string{"true", "false"} {
+		if v := bytes.Index(rec[bi:], []byte(`"valid":`+lit)); v >= 0 {
+			at := start + bi + v + len(`"valid":`)
+			tail := append([]byte(`"`+lit+`"`), dst[at+len(lit):]...)
+			return append(dst[:at], tail...)
+		}
 	}
 	return dst
 }
@@ -68,13 +93,13 @@ func replaceMember(dst []byte, start int, key, value string) []byte {
 }
 
 // DriftNames are the names ParseDrift knows, in order.
-var DriftNames = []string{"unknown-fields", "string-total", "bad-value"}
+var DriftNames = []string{"unknown-fields", "string-total", "bad-value", "string-valid"}
 
 // ParseDrift reads a comma-separated list of DriftNames, or "all" or ""
 // (none), as recurly-sim's --drift flag takes it.
 func ParseDrift(list string) (Drift, error) {
 	var d Drift
-	switches := []*bool{&d.UnknownFields, &d.StringTotal, &d.BadValue}
+	switches := []*bool{&d.UnknownFields, &d.StringTotal, &d.BadValue, &d.StringValid}
 	for _, name := range strings.Split(list, ",") {
 		name = strings.TrimSpace(name)
 		i := slices.Index(DriftNames, name)

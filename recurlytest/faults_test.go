@@ -186,7 +186,8 @@ func TestParseDrift(t *testing.T) {
 		{"", Drift{}, false},
 		{"unknown-fields", Drift{UnknownFields: true}, false},
 		{"string-total, bad-value", Drift{StringTotal: true, BadValue: true}, false},
-		{"all", Drift{true, true, true}, false},
+		{"all", Drift{true, true, true, true}, false},
+		{"string-valid", Drift{StringValid: true}, false},
 		{"unknown", Drift{}, true},
 	}
 	for _, tc := range tests {

@@ -50,17 +50,19 @@ type conformer struct {
 // conformRecord makes r.body conform to m's SCHEMA (see package conform):
 // values that convert without loss are converted and counted, fields the
 // schema lacks are kept and counted, and a value that does not convert
-// stops the stream with a RecordError naming it by JSON pointer.
-func (s *Syncer) conformRecord(m *member, r *record, src sourceRecord) error {
+// stops the stream with a RecordError naming it by JSON pointer. checked
+// says r.body passed m's SCHEMA check already (conform.Checker), so it
+// conforms as it stands.
+func (s *Syncer) conformRecord(m *member, r *record, src sourceRecord, checked bool) error {
 	c := &m.conform
 	st := m.sel.Stream
 	schema, err := c.compiled(m.sel.Schema)
 	if err != nil {
 		return fmt.Errorf("%s: %w", st.Name, err)
 	}
-	// A record the client's pass checked against this SCHEMA (listing.check) conforms as it stands.
+	// A record that passed this SCHEMA's check (the client's pass, or checkEmbedded) conforms as it stands.
 	res := conform.Result{Record: r.body}
-	if !src.checked || !m.checked {
+	if !checked {
 		res, err = schema.Conform(r.body)
 	}
 	if err == nil && (len(res.Converted) > 0 || schema.Opaque() || c.sampled.Load() < SampleSize && c.sampled.Add(1) <= SampleSize) {

@@ -216,14 +216,17 @@ func (r record) id() string { return string(r.idRaw) }
 func (s *Syncer) recordOf(ctx context.Context, l *listing, m *member, src sourceRecord) (record, error) {
 	st := m.sel.Stream
 	out, pk, rk := src.raw, src.fields[max(m.pkKey, 0)], src.fields[max(m.rkKey, 0)]
+	checked := src.checked && m.checked // the record passed m's SCHEMA check already
 	if m.embKey >= 0 {
 		emb, err := s.embedded(ctx, l, m, src.fields)
 		if err != nil || emb == nil {
 			return record{}, err
 		}
 		var sub [2][]byte
-		if err := jsonscan.Fields(emb, []string{st.KeyProperty, st.sourceKey()}, sub[:]); err != nil {
-			return record{}, fmt.Errorf("%s: embedded %s of record %d is not a JSON object: %w", st.Name, st.Embedded, src.i, err)
+		if checked = m.checkEmbedded(emb, sub[:]); !checked {
+			if err := jsonscan.Fields(emb, []string{st.KeyProperty, st.sourceKey()}, sub[:]); err != nil {
+				return record{}, fmt.Errorf("%s: embedded %s of record %d is not a JSON object: %w", st.Name, st.Embedded, src.i, err)
+			}
 		}
 		out, pk, rk = emb, sub[0], sub[1]
 	}
@@ -250,7 +253,7 @@ func (s *Syncer) recordOf(ctx context.Context, l *listing, m *member, src source
 		}
 		r.body = projected
 	}
-	if err := s.conformRecord(m, &r, src); err != nil {
+	if err := s.conformRecord(m, &r, src, checked); err != nil {
 		return record{}, err
 	}
 	return r, nil
@@ -287,7 +290,7 @@ func (s *Syncer) derive(m *member, src sourceRecord, r record, body json.RawMess
 	}
 	for i, row := range r.rows { // each row conforms to the table's SCHEMA, as records do
 		one := record{body: row, idRaw: r.idRaw}
-		if err := s.conformRecord(m, &one, src); err != nil {
+		if err := s.conformRecord(m, &one, src, false); err != nil {
 			return record{}, err
 		}
 		r.rows[i] = one.body

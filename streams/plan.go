@@ -104,6 +104,9 @@ type member struct {
 	// checked: the listing's check is this stream's SCHEMA, so a record the client's pass checked
 	// (sourceRecord.checked) needs no other.
 	checked bool
+	// embCheck is an embedded stream's SCHEMA check of the record it embeds, finding its key and
+	// replication value in the same walk (nil: none; see checkEmbedded).
+	embCheck *conform.Checker
 
 	count   atomic.Int64
 	winMax  []time.Time // largest replication value written, per window
@@ -186,18 +189,35 @@ func (l *listing) planKeys() {
 // planCheck sets the listing's check: the SCHEMA of its first member whose records are the source records
 // as they stand (not embedded, derived or projected), read in the client's pass over each page, which
 // spares the common, conforming record a second pass. Other members' records are conformed on their own.
+// An embedded stream's records are checked in the walk that finds their keys (member.embCheck).
 func (l *listing) planCheck() {
 	for _, m := range l.members {
 		st := m.sel.Stream
-		if st.Embedded != "" || st.Rows != nil || m.sel.Project != nil {
+		if st.Rows != nil || m.sel.Project != nil {
 			continue
 		}
-		if schema, err := m.conform.compiled(m.sel.Schema); err == nil { // an error stops the stream's first record
+		schema, err := m.conform.compiled(m.sel.Schema)
+		if err != nil {
+			continue // the error stops the stream at its first record
+		}
+		if st.Embedded != "" {
+			m.embCheck = schema.Checker([]string{st.KeyProperty, st.sourceKey()})
+		} else if l.check == nil {
 			l.check = schema.Checker(l.keys)
 			m.checked = l.check != nil
 		}
-		return
 	}
+}
+
+// checkEmbedded reads the record emb that an embedded stream's source record embeds with the stream's
+// SCHEMA check, putting its key and replication value in sub; false when the check does not pass it, and
+// the caller reads it the slow way.
+func (m *member) checkEmbedded(emb []byte, sub [][]byte) bool {
+	if m.embCheck == nil {
+		return false
+	}
+	end, ok := m.embCheck.Check(emb, 0, sub)
+	return ok && end == len(emb)
 }
 
 // key is the index of a top-level field in l.keys, added when missing.

@@ -149,7 +149,7 @@ func (o *options) siteFlags(fs *flag.FlagSet) {
 	fs.Var(timeFlag{&c.End}, "end", "latest created/updated `time` of generated records (default 2026-10-01)")
 	fs.Float64Var(&c.TieDensity, "tie-density", 3, "about how many records of a resource share each created_at/updated_at second (1: ties are rare)")
 	fs.BoolVar(&c.TransactionUpdatedAt, "transaction-updated-at", false, "also expose the hidden transaction updated_at in JSON (v2018-08-09 has none)")
-	fs.Func("drift", "comma-separated `list` of drift from the spec: unknown-fields (every 10th account), string-total (invoice 0's total \"123.45\"), bad-value (the middle invoice's net_terms \"thirty\"), or all", func(v string) (err error) {
+	fs.Func("drift", "comma-separated `list` of drift from the spec: unknown-fields (every 10th account), string-total (invoice 0's total \"123.45\"), bad-value (the middle invoice's net_terms \"thirty\"), string-valid (every billing_info's valid as a string), or all", func(v string) (err error) {
 		c.Drift, err = recurlytest.ParseDrift(v)
 		return err
 	})
