@@ -115,6 +115,21 @@ func (w *Writer) WriteSchema(stream string, schema json.RawMessage, keyPropertie
 // the run within a batch, even when no STATE follows for a while (records
 // out of order hold it back).
 func (w *Writer) WriteRecords(stream string, records []json.RawMessage, extracted time.Time) error {
+	return w.writeRecords(stream, records, extracted, true)
+}
+
+// WriteLineRecords is WriteRecords for records the caller knows to hold no
+// CR or LF byte, such as compact JSON that a strict reader refusing white
+// space between tokens has passed: it skips WriteRecords' scan of every
+// record for line breaks. Such a byte in a record would break the one
+// message per line that Singer's readers rely on.
+func (w *Writer) WriteLineRecords(stream string, records []json.RawMessage, extracted time.Time) error {
+	return w.writeRecords(stream, records, extracted, false)
+}
+
+// writeRecords is WriteRecords, which scans each record for line breaks
+// when scan is set.
+func (w *Writer) writeRecords(stream string, records []json.RawMessage, extracted time.Time, scan bool) error {
 	if len(records) == 0 {
 		return w.Err()
 	}
@@ -125,7 +140,7 @@ func (w *Writer) WriteRecords(stream string, records []json.RawMessage, extracte
 		if jsonKind(r) != '{' || r[lastNonSpace(r)] != '}' {
 			return fmt.Errorf("singer: RECORD %d for stream %q: %w: not a JSON object", i, stream, ErrInvalidRecord)
 		}
-		if bytes.IndexByte(r, '\n') >= 0 || bytes.IndexByte(r, '\r') >= 0 {
+		if scan && (bytes.IndexByte(r, '\n') >= 0 || bytes.IndexByte(r, '\r') >= 0) {
 			var buf bytes.Buffer
 			if err := json.Compact(&buf, r); err != nil {
 				return fmt.Errorf("singer: RECORD %d for stream %q: %w: %v", i, stream, ErrInvalidRecord, err)

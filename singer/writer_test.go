@@ -184,6 +184,23 @@ func TestWriteRecordMatchesWriteRecords(t *testing.T) {
 	}
 }
 
+// TestWriteLineRecords: records known to be one line each are written as
+// WriteRecords writes them, and the first and last byte are still checked.
+func TestWriteLineRecords(t *testing.T) {
+	var lines, checked bytes.Buffer
+	w1, w2 := NewWriter(&lines), NewWriter(&checked)
+	recs := []json.RawMessage{json.RawMessage(`{"a":1,"b":"x y"}`), json.RawMessage(` {"a":[2]} `)}
+	if err := errors.Join(w1.WriteLineRecords("s", recs, testTime), w2.WriteRecords("s", recs, testTime), w1.Flush(), w2.Flush()); err != nil {
+		t.Fatal(err)
+	}
+	if lines.String() != checked.String() {
+		t.Errorf("WriteLineRecords wrote\n%s\nWriteRecords wrote\n%s", lines.String(), checked.String())
+	}
+	if err := NewWriter(io.Discard).WriteLineRecords("s", []json.RawMessage{json.RawMessage(`[1]`)}, testTime); !errors.Is(err, ErrInvalidRecord) {
+		t.Errorf("an array: err %v, want ErrInvalidRecord", err)
+	}
+}
+
 func TestWriteState(t *testing.T) {
 	tests := []struct {
 		name  string

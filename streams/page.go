@@ -19,6 +19,7 @@ import (
 // where the page ends in the listing.
 type pageOut struct {
 	batches   [][]json.RawMessage // records to write, per member
+	loose     []bool              // per member: a record of its batch did not pass its SCHEMA check (see emit)
 	max       []time.Time         // largest replication value among them (at most the run's end), per member
 	last      time.Time           // position of the last record kept (see listing.position)
 	ordered   bool                // every record's position exact and in ascending order
@@ -70,8 +71,8 @@ func (s *Syncer) writePage(ctx context.Context, c *chain, page *client.Page) (pa
 // extract takes each member stream's records out of a page, in order.
 func (s *Syncer) extract(ctx context.Context, c *chain, page *client.Page) (pageOut, error) {
 	l := c.l
-	out := pageOut{batches: make([][]json.RawMessage, len(l.members)), max: make([]time.Time, len(l.members)), ordered: true,
-		extracted: s.now().UTC()}
+	out := pageOut{batches: make([][]json.RawMessage, len(l.members)), loose: make([]bool, len(l.members)),
+		max: make([]time.Time, len(l.members)), ordered: true, extracted: s.now().UTC()}
 	src := sourceRecord{of: len(page.Records), fields: make([][]byte, len(l.keys)), parent: c.parent}
 	if l.derives {
 		src.synced = syncedText(out.extracted)
@@ -147,6 +148,7 @@ func (s *Syncer) take(ctx context.Context, c *chain, mi int, m *member, src sour
 	if out.batches[mi] == nil {
 		out.batches[mi] = make([]json.RawMessage, 0, src.of) // the page's size at once: no regrowing
 	}
+	out.loose[mi] = out.loose[mi] || !r.checked
 	if m.sel.Stream.Rows != nil {
 		out.batches[mi] = append(out.batches[mi], r.rows...)
 		return nil
@@ -207,6 +209,9 @@ type record struct {
 	rows  []json.RawMessage // a derived stream's rows (non-nil, maybe empty, when the source record gives some)
 	idRaw []byte            // its primary key's text, read only for messages
 	rk    time.Time         // the replication value; zero when null
+	// checked: body passed the stream's SCHEMA check (conform.Checker) as it stands, so it is compact
+	// JSON on one line.
+	checked bool
 }
 
 // id is the record's primary key, for messages.
@@ -256,6 +261,7 @@ func (s *Syncer) recordOf(ctx context.Context, l *listing, m *member, src source
 	if err := s.conformRecord(m, &r, src, checked); err != nil {
 		return record{}, err
 	}
+	r.checked = checked
 	return r, nil
 }
 
@@ -328,14 +334,20 @@ func (s *Syncer) embedded(ctx context.Context, l *listing, m *member, fields [][
 	return emb, nil
 }
 
-// emit writes each member's records of a page and counts them.
+// emit writes each member's records of a page and counts them. A batch
+// whose records all passed their SCHEMA check as they stand is known to be
+// one line each, and the writer need not scan it for line breaks.
 func (s *Syncer) emit(l *listing, out pageOut) error {
 	extracted := out.extracted
 	for mi, m := range l.members {
 		if len(out.batches[mi]) == 0 {
 			continue
 		}
-		if err := s.Out.WriteRecords(m.sel.Stream.Name, out.batches[mi], extracted); err != nil {
+		write := s.Out.WriteLineRecords
+		if out.loose[mi] {
+			write = s.Out.WriteRecords
+		}
+		if err := write(m.sel.Stream.Name, out.batches[mi], extracted); err != nil {
 			return err
 		}
 		m.count.Add(int64(len(out.batches[mi])))

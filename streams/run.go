@@ -31,6 +31,8 @@ var _ API = (*client.Client)(nil)
 type Output interface {
 	WriteSchema(stream string, schema json.RawMessage, keyProperties, bookmarkProperties []string) error
 	WriteRecords(stream string, records []json.RawMessage, extracted time.Time) error
+	// WriteLineRecords is WriteRecords for records known to hold no CR or LF byte.
+	WriteLineRecords(stream string, records []json.RawMessage, extracted time.Time) error
 	WriteState(value any) error
 }
 

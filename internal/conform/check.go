@@ -1,6 +1,7 @@
 package conform
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
 
@@ -62,8 +63,10 @@ func fitsChecker(n *node, depth int) bool {
 }
 
 // Check reports whether the JSON object starting at b[i] is valid, compact
-// JSON, holds no top-level name twice and conforms to the schema as it
-// stands (Conform would convert nothing and find no unknown field). When it does,
+// JSON (no white space between its tokens but inside values of any type,
+// and no CR or LF byte at all: it is one line), holds no top-level name
+// twice and conforms to the schema as it stands (Conform would convert
+// nothing and find no unknown field). When it does,
 // Check returns the offset just past the object, with out[x] holding the
 // raw value of the member named keys[x] (nil when absent; len(out) must be
 // len(keys)). When it returns false nothing is said about the record:
@@ -282,10 +285,11 @@ func (k *Checker) array(b []byte, i int, items *node) int {
 }
 
 // strictValue checks any value at b[j] with jsonscan: the offset past it,
-// or -1.
+// or -1, also for a value holding a CR or LF byte (white space that a
+// record Check passes never holds).
 func strictValue(b []byte, j int) int {
 	end, err := jsonscan.Value(b, j)
-	if err != nil {
+	if err != nil || bytes.IndexByte(b[j:end], '\n') >= 0 || bytes.IndexByte(b[j:end], '\r') >= 0 {
 		return -1
 	}
 	return end

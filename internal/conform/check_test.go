@@ -1,6 +1,7 @@
 package conform
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"testing"
@@ -27,7 +28,8 @@ func TestChecker(t *testing.T) {
 		{name: "members in another order", ok: true, rec: `{"tags":[],"updated_at":null,"id":"a","line_items":[{"amount":-1e3},null],"account":{"name":"b","a/b~c":7}}`},
 		{name: "white space between tokens is left to the slow path", rec: "{ \"id\" :\t\"a\" ,\r\n\"tags\" : [ \"x\" , null ] , \"account\" : { } , \"line_items\" : [ ] }"},
 		{name: "escapes in a plain string", ok: true, rec: `{"id":"a\"\\\/\b\f\n\r\t\u00e9"}`},
-		{name: "white space inside a value of any type", ok: true, rec: "{\"id\":\"a\",\"open\":{ \"x\" : [ 1 ,\n2 ] }}"},
+		{name: "white space inside a value of any type", ok: true, rec: "{\"id\":\"a\",\"open\":{ \"x\" : [ 1 ,\t2 ] }}"},
+		{name: "a line break inside a value of any type", rec: "{\"id\":\"a\",\"open\":{\"x\":[1,\r\n2]}}"},
 		{name: "any value for an undeclared type", ok: true, rec: `{"id":"a","open":{"k":[true,false,null,-0.5e-7,"s",{"n":{}}]}}`},
 		{name: "multi-byte UTF-8", ok: true, rec: `{"id":"é€😀","code":"ünïcödé strings longer than eight"}`},
 		{name: "numeric string for a number", rec: `{"id":"a","total":"123.45"}`},
@@ -90,6 +92,9 @@ func sameAsSlowPath(t *testing.T, s *Schema, b []byte, end int, out [][]byte) {
 	}
 	if !json.Valid(rec) {
 		t.Fatalf("Check passed %s, which encoding/json refuses", rec)
+	}
+	if bytes.ContainsAny(rec, "\r\n") {
+		t.Fatalf("Check passed %q, which holds a line break", rec)
 	}
 	res, err := s.Conform(rec)
 	if err != nil || len(res.Converted) > 0 || len(res.Unknown) > 0 {
