@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestFields(t *testing.T) {
@@ -80,6 +81,14 @@ func FuzzFields(f *testing.F) {
 			if err == nil && !json.Valid(data) {
 				t.Fatalf("Fields accepted invalid JSON %q", data)
 			}
+			return
+		}
+		if !utf8.Valid(data) {
+			// encoding/json folds every invalid byte of a name to U+FFFD, so
+			// "\x8e" and "\xe4" are one name to it and two to Fields, which
+			// compares names as written; the client repairs such a record and
+			// reads its fields again (client.Page.repair), refusing the
+			// duplicate there.
 			return
 		}
 		n, escaped := 0, false
