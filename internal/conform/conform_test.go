@@ -166,7 +166,11 @@ func FuzzConform(f *testing.F) {
 		s := compiled[int(which)%len(compiled)]
 		res, err := s.Conform([]byte(rec))
 		valid := s.Validate([]byte(rec)) == nil
-		if valid && (err != nil || len(res.Converted) > 0 || string(res.Record) != rec) {
+		// jsonschema/v5 (draft 7) takes a whole number written with a
+		// fraction or exponent (30.0, 0e0) for an integer; Conform writes
+		// it as one (30, 0), the one conversion a valid record may get.
+		normalized := !slices.ContainsFunc(res.Converted, func(c Conversion) bool { return c.From != "number" || c.To != "integer" })
+		if valid && (err != nil || !normalized || len(res.Converted) == 0 && string(res.Record) != rec) {
 			t.Fatalf("jsonschema accepts %s, but Conform gives %s, %v (%d conversions)", rec, res.Record, err, len(res.Converted))
 		}
 		if err == nil {
