@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/tap-recurly/tap-recurly/schemas"
 	"github.com/tap-recurly/tap-recurly/streams"
@@ -35,24 +36,27 @@ type Layout struct {
 	schemas map[string]json.RawMessage
 }
 
+// The layouts are built on first use: a run uses one, and deriving the
+// dbt_recurly tables' schemas at start-up would cost every run about 2.5 ms
+// and 1.6 MB of garbage.
 var (
-	streamsLayout = mustBuild(Streams, streams.All(), streamSchema)
-	dbtLayout     = mustBuild(DBTRecurly, dbtTables(), dbtSchema)
+	streamsLayout = sync.OnceValue(func() *Layout { return mustBuild(Streams, streams.All(), streamSchema) })
+	dbtLayout     = sync.OnceValue(func() *Layout { return mustBuild(DBTRecurly, dbtTables(), dbtSchema) })
 )
 
 // Get returns the layout called name ("" is the default, streams).
 func Get(name string) (*Layout, error) {
 	switch name {
 	case "", Streams:
-		return streamsLayout, nil
+		return streamsLayout(), nil
 	case DBTRecurly:
-		return dbtLayout, nil
+		return dbtLayout(), nil
 	}
 	return nil, fmt.Errorf("unknown layout %q (known: %s)", name, strings.Join(Names, ", "))
 }
 
 // Default is the streams layout.
-func Default() *Layout { return streamsLayout }
+func Default() *Layout { return streamsLayout() }
 
 // All returns the layout's tables, sorted by name; the slice is the
 // caller's own.
