@@ -45,14 +45,19 @@ type Writer struct {
 	bw  *bufio.Writer
 	dst io.Writer
 	err error
+
+	vec  *vectorWriter // dst as a file, for batches of records (nil: not a file)
+	vecs [][]byte      // a batch's slices for vec, reused
 }
 
 // NewWriter returns a Writer that writes to w through a buffer of
-// DefaultBufferSize bytes. If w has a Flush() error method (for example a
+// DefaultBufferSize bytes; when w is a file on a unix system (stdout),
+// batches of records are written with writev(2) from the caller's slices
+// instead, without a copy. If w has a Flush() error method (for example a
 // bufio.Writer), Flush and WriteState call it after flushing their own
 // buffer.
 func NewWriter(w io.Writer) *Writer {
-	return &Writer{bw: bufio.NewWriterSize(w, DefaultBufferSize), dst: w}
+	return &Writer{bw: bufio.NewWriterSize(w, DefaultBufferSize), dst: w, vec: newVectorWriter(w)}
 }
 
 type schemaMessage struct {
@@ -171,6 +176,9 @@ func (w *Writer) writeRecords(stream string, records []json.RawMessage, extracte
 	}
 
 	return w.writeLocked(func() error {
+		if w.vec != nil {
+			return w.writeVectors(records, fixed, prefix, suffix)
+		}
 		for i, r := range records {
 			if f, ok := fixed[i]; ok {
 				r = f
@@ -187,6 +195,31 @@ func (w *Writer) writeRecords(stream string, records []json.RawMessage, extracte
 		}
 		return nil
 	}, true)
+}
+
+// writeVectors writes a batch of RECORD lines straight from the records'
+// slices with w.vec, after the lines buffered before them. Between two
+// records, one slice holds the first one's suffix and the next one's prefix.
+// Called with w.mu held.
+func (w *Writer) writeVectors(records []json.RawMessage, fixed map[int][]byte, prefix, suffix []byte) error {
+	if err := w.bw.Flush(); err != nil {
+		return err
+	}
+	between := append(suffix[:len(suffix):len(suffix)], prefix...)
+	w.vecs = append(w.vecs[:0], prefix)
+	for i, r := range records {
+		if f, ok := fixed[i]; ok {
+			r = f
+		}
+		if i > 0 {
+			w.vecs = append(w.vecs, between)
+		}
+		w.vecs = append(w.vecs, r)
+	}
+	w.vecs = append(w.vecs, suffix)
+	err := w.vec.writeVectors(w.vecs)
+	clear(w.vecs[:cap(w.vecs)]) // keep no page alive
+	return err
 }
 
 // WriteRecord writes a single RECORD message; see WriteRecords.
