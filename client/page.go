@@ -41,7 +41,8 @@ type ListParams struct {
 // that a caller with checks of its own (a record schema, say) needs no second pass over every record.
 type RecordChecker interface {
 	// Check reports whether the JSON object starting at b[i] is valid JSON (as strictly as
-	// jsonscan.ObjectFields reads it), holds no top-level name twice and passes the checker's own checks.
+	// jsonscan.ObjectFields reads it) and valid UTF-8, holds no top-level name twice and passes the
+	// checker's own checks. The client does not look at the UTF-8 of a record Check passes again.
 	// If so it returns the offset just past the object, with out[k] holding the raw value of the member
 	// named ListParams.Fields[k] (nil when absent). When it returns false the client reads the record
 	// itself, and the record's Page.Checked entry is false.

@@ -32,10 +32,21 @@ func decodePageFields(b []byte, keys []string, check RecordChecker) (*Page, erro
 			p.Fields = nil
 		}
 	}
-	if !utf8.Valid(b) {
+	if !p.validUTF8() {
 		return p, p.repair(keys)
 	}
 	return p, nil
+}
+
+// validUTF8 reports whether every record is valid UTF-8; a record the page's RecordChecker passed is.
+// (The envelope's next link, the one other string used, is checked as it is read.)
+func (p *Page) validUTF8() bool {
+	for i, r := range p.Records {
+		if (p.Checked == nil || !p.Checked[i]) && !utf8.Valid(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // fields locates keys in record i.
@@ -46,7 +57,7 @@ func (p *Page) fields(i int, keys []string) error {
 // repair replaces invalid UTF-8 in each record with U+FFFD, noting the record in p.Repaired.
 func (p *Page) repair(keys []string) error {
 	for i, r := range p.Records {
-		if utf8.Valid(r) {
+		if p.Checked != nil && p.Checked[i] || utf8.Valid(r) {
 			continue
 		}
 		p.Records[i] = bytes.ToValidUTF8(r, []byte("\uFFFD"))

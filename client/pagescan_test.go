@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/tap-recurly/tap-recurly/internal/jsonscan"
 )
@@ -208,13 +209,13 @@ func TestGetRefusesDuplicateKeys(t *testing.T) {
 }
 
 // idChecker is a RecordChecker passing the records whose id starts with "ok" (reading them with jsonscan,
-// as strictly as the client does).
+// as strictly as the client does, and refusing invalid UTF-8 as the contract asks).
 type idChecker struct{ keys []string }
 
 func (c idChecker) Check(b []byte, i int, out [][]byte) (int, bool) {
 	end, err := jsonscan.ObjectFields(b, i, c.keys, out)
 	id, _ := jsonscan.String(out[0])
-	return end, err == nil && strings.HasPrefix(id, "ok")
+	return end, err == nil && strings.HasPrefix(id, "ok") && utf8.Valid(b[i:end])
 }
 
 // TestListCheck: ListParams.Check reads each record in the client's pass; Page.Checked says which records

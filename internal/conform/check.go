@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/bits"
+	"unicode/utf8"
 
 	"github.com/tap-recurly/tap-recurly/internal/jsonscan"
 )
@@ -286,10 +287,10 @@ func (k *Checker) array(b []byte, i int, items *node) int {
 
 // strictValue checks any value at b[j] with jsonscan: the offset past it,
 // or -1, also for a value holding a CR or LF byte (white space that a
-// record Check passes never holds).
+// record Check passes never holds) or invalid UTF-8.
 func strictValue(b []byte, j int) int {
 	end, err := jsonscan.Value(b, j)
-	if err != nil || bytes.IndexByte(b[j:end], '\n') >= 0 || bytes.IndexByte(b[j:end], '\r') >= 0 {
+	if err != nil || bytes.IndexByte(b[j:end], '\n') >= 0 || bytes.IndexByte(b[j:end], '\r') >= 0 || !utf8.Valid(b[j:end]) {
 		return -1
 	}
 	return end
@@ -307,33 +308,45 @@ func literalEnd(b []byte, j int) int {
 }
 
 // strictStringEnd returns the offset just past the JSON string starting at
-// b[i] (a '"'), checked as strictly as jsonscan.Value, or -1; plain is
-// true when it holds no escape. Eight bytes are looked at per step.
+// b[i] (a '"'), checked as strictly as jsonscan.Value and holding valid
+// UTF-8, or -1; plain is true when it holds no escape. Eight bytes are
+// looked at per step; a byte at or above 0x80 starts a rune, which is
+// decoded.
 func strictStringEnd(b []byte, i int) (end int, plain bool) {
 	j := i + 1
-	for ; j <= len(b)-8; j += 8 {
-		if t := quoteEscapeOrControl(binary.LittleEndian.Uint64(b[j:])); t != 0 {
-			j += bits.TrailingZeros64(t) / 8
-			goto found
+	for {
+		for ; j <= len(b)-8; j += 8 {
+			if t := quoteEscapeOrControl(binary.LittleEndian.Uint64(b[j:])); t != 0 {
+				j += bits.TrailingZeros64(t) / 8
+				goto found
+			}
 		}
+		for j < len(b) && b[j] >= 0x20 && b[j] < utf8.RuneSelf && b[j] != '"' && b[j] != '\\' {
+			j++
+		}
+	found:
+		if j < len(b) && b[j] >= utf8.RuneSelf {
+			r, size := utf8.DecodeRune(b[j:])
+			if r == utf8.RuneError && size == 1 {
+				return -1, false
+			}
+			j += size
+			continue
+		}
+		if j < len(b) && b[j] == '"' {
+			return j + 1, true
+		}
+		return strictValue(b, i), false // an escape, a control character or the end: jsonscan decides
 	}
-	for j < len(b) && b[j] >= 0x20 && b[j] != '"' && b[j] != '\\' {
-		j++
-	}
-found:
-	if j < len(b) && b[j] == '"' {
-		return j + 1, true
-	}
-	return strictValue(b, i), false // an escape, a control character or the end: jsonscan decides
 }
 
 // quoteEscapeOrControl flags (sets the high bit of) each byte of x, eight
-// string bytes read little-endian, that is '"', '\\' or below 0x20. Only
-// the lowest flag is exact, which is the one strictStringEnd uses; a byte
-// at or above 0x80 is never flagged.
+// string bytes read little-endian, that is '"', '\\', below 0x20 or at or
+// above 0x80 (a rune's first or later byte). Only the lowest flag is exact,
+// which is the one the string readers use.
 func quoteEscapeOrControl(x uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	q := x ^ (ones * '"')
 	e := x ^ (ones * '\\')
-	return ((q - ones) | (e - ones) | (x - ones*0x20)) & highs &^ x
+	return ((q - ones) | (e - ones) | (x - ones*0x20) | x) & highs
 }

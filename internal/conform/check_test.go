@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/tap-recurly/tap-recurly/internal/jsonscan"
 	"github.com/tap-recurly/tap-recurly/schemas"
@@ -32,6 +33,13 @@ func TestChecker(t *testing.T) {
 		{name: "a line break inside a value of any type", rec: "{\"id\":\"a\",\"open\":{\"x\":[1,\r\n2]}}"},
 		{name: "any value for an undeclared type", ok: true, rec: `{"id":"a","open":{"k":[true,false,null,-0.5e-7,"s",{"n":{}}]}}`},
 		{name: "multi-byte UTF-8", ok: true, rec: `{"id":"é€😀","code":"ünïcödé strings longer than eight"}`},
+		{name: "invalid UTF-8 in a string", rec: "{\"id\":\"a\xffb\"}"},
+		{name: "invalid UTF-8 after eight bytes", rec: "{\"id\":\"abcdefghij\xc3(\"}"},
+		{name: "a truncated rune at a string's end", rec: "{\"id\":\"abc\xe2\x82\"}"},
+		{name: "invalid UTF-8 in an escaped string", rec: "{\"id\":\"\\n\xff\"}"},
+		{name: "invalid UTF-8 in a key", rec: "{\"id\":\"a\",\"\xff\":1}"},
+		{name: "invalid UTF-8 in a value of any type", rec: "{\"id\":\"a\",\"open\":{\"x\":\"\xff\"}}"},
+		{name: "a surrogate half encoded in UTF-8", rec: "{\"id\":\"\xed\xa0\x80\"}"},
 		{name: "numeric string for a number", rec: `{"id":"a","total":"123.45"}`},
 		{name: "number for a string", rec: `{"id":"a","code":1}`},
 		{name: "fraction for an integer", rec: `{"id":"a","net_terms":30.5}`},
@@ -92,6 +100,9 @@ func sameAsSlowPath(t *testing.T, s *Schema, b []byte, end int, out [][]byte) {
 	}
 	if !json.Valid(rec) {
 		t.Fatalf("Check passed %s, which encoding/json refuses", rec)
+	}
+	if !utf8.Valid(rec) {
+		t.Fatalf("Check passed %q, which is not valid UTF-8", rec)
 	}
 	if bytes.ContainsAny(rec, "\r\n") {
 		t.Fatalf("Check passed %q, which holds a line break", rec)
