@@ -784,3 +784,38 @@ func largestTie(srv *recurlytest.Server, resource string) int {
 	}
 	return best
 }
+
+// TestSchemaValidatorRefusesStopsAtFirstRecord: a SCHEMA jsonschema/v5
+// refuses (a catalog's "type": "strin") stops its stream at the stream's
+// first record, before any RECORD, with an error naming the stream; a
+// stream with the same schema and no record in its range runs clean.
+func TestSchemaValidatorRefusesStopsAtFirstRecord(t *testing.T) {
+	srv := newSite(t, recurlytest.Config{Seed: 31, Counts: recurlytest.Counts{Plans: 3, Coupons: 2}})
+	st, _ := streams.ByName("plans")
+	sel := []streams.Selected{{Stream: st, Schema: json.RawMessage(`{"type":"object","properties":{"id":{"type":"strin"}}}`)}}
+	tests := []struct {
+		name    string
+		start   time.Time
+		wantErr bool
+	}{
+		{"records in range", startDate, true},
+		{"no record in range", time.Now().Add(time.Hour), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _, err := runSync(t, context.Background(), srv, sel, runOpts{opts: streams.Options{StartDate: tt.start}})
+			if !tt.wantErr {
+				if err != nil {
+					t.Fatalf("err = %v, want none: no record was read", err)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), "plans: conform: schema") {
+				t.Fatalf("err = %v, want the plans stream stopped on its schema", err)
+			}
+			if n := len(out.records["plans"]); n != 0 {
+				t.Fatalf("%d plans emitted under a schema the validator refuses", n)
+			}
+		})
+	}
+}
