@@ -136,6 +136,10 @@ func Compile(schema []byte) (*Schema, error) {
 	return &Schema{root: root, full: full, opaque: !ok}, nil
 }
 
+// keywords are the keywords compileNode reads; a schema holding one twice
+// is left to jsonschema/v5 (which, like encoding/json, takes the last).
+var keywords = []string{"type", "format", "properties", "items", "additionalProperties", "required"}
+
 // annotations are keywords that never fail a value.
 var annotations = map[string]bool{"description": true, "title": true, "default": true, "examples": true, "$schema": true, "$comment": true}
 
@@ -146,13 +150,27 @@ func compileNode(raw []byte) (*node, bool) {
 	if string(raw) == "true" {
 		return nil, true // accepts anything
 	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(raw, &m) != nil {
+	if len(raw) == 0 || raw[0] != '{' {
 		return nil, false
 	}
+	// The members are read in place (json.Unmarshal into a map copied every
+	// subschema once per level above it); a keyword held twice makes the
+	// schema one the fast path leaves to jsonschema/v5.
 	n := &node{}
-	for key, val := range m {
-		ok := true
+	var required []byte
+	var seen uint8 // the keywords below met so far, one bit each
+	ok := true
+	err := jsonscan.EachMember(raw, func(rawKey, val []byte) bool {
+		key, isStr := jsonscan.String(rawKey)
+		var bit uint8 // 0 for an annotation
+		if i := slices.Index(keywords, key); i >= 0 {
+			bit = 1 << i
+		}
+		if !isStr || seen&bit != 0 {
+			ok = false
+			return false
+		}
+		seen |= bit
 		switch key {
 		case "type":
 			n.kinds, ok = compileType(val)
@@ -166,15 +184,17 @@ func compileNode(raw []byte) (*node, bool) {
 		case "additionalProperties":
 			ok = string(bytes.TrimSpace(val)) == "true"
 		case "required":
+			required = val
 		default:
 			ok = annotations[key]
 		}
-		if !ok {
-			return nil, false
-		}
+		return ok
+	})
+	if err != nil || !ok {
+		return nil, false
 	}
 	n.plainString = (n.kinds == 0 || n.kinds&kStr != 0) && !n.dateTime
-	return n, n.compileRequired(m["required"])
+	return n, n.compileRequired(required)
 }
 
 func compileType(raw []byte) (kinds, bool) {

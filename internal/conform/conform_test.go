@@ -132,6 +132,7 @@ func TestOpaque(t *testing.T) {
 		`{"type":"object","properties":{"a":{"type":"string","format":"email"}}}`,
 		`{"anyOf":[{"type":"string"}]}`,
 		`{"type":"object","required":["x"]}`,
+		`{"type":"object","properties":{"a":{"type":"string","type":"integer"}}}`, // a keyword held twice
 	} {
 		if s := mustCompile(t, schema); !s.Opaque() {
 			t.Errorf("%s: not opaque", schema)
