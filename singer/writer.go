@@ -53,9 +53,9 @@ type Writer struct {
 // NewWriter returns a Writer that writes to w through a buffer of
 // DefaultBufferSize bytes; when w is a file (stdout) on Linux, macOS,
 // OpenBSD or illumos, batches of records are written with writev(2) from
-// the caller's slices instead, without a copy. If w has a Flush() error method (for example a
-// bufio.Writer), Flush and WriteState call it after flushing their own
-// buffer.
+// the caller's slices instead, without a copy. If w has a Flush() error
+// method (for example a bufio.Writer), Flush and WriteState call it after
+// flushing their own buffer.
 func NewWriter(w io.Writer) *Writer {
 	return &Writer{bw: bufio.NewWriterSize(w, DefaultBufferSize), dst: w, vec: newVectorWriter(w)}
 }
