@@ -132,7 +132,6 @@ func (s *Syncer) plan(selected []Selected, end time.Time) []*listing {
 		l.members = append(l.members, &member{sel: sel, start: s.streamStart(sel.Stream, end)})
 	}
 	s.linkParents(order, end)
-	defer pauseGC()() // planCheck compiles every schema: see pauseGC
 	for _, l := range order {
 		l.begin = l.members[0].start
 		for _, m := range l.members[1:] {

@@ -69,8 +69,12 @@ type Options struct {
 	MinWindowPages int
 	// MetricInterval is how often record_count metrics are logged (default 60s).
 	MetricInterval time.Duration
-	Logger         *slog.Logger // nil: discard
-	Progress       Progress     // nil: no progress reports
+	// SampleStream is the stream whose first SampleSize records are
+	// validated in full with jsonschema/v5; "" picks one of the selected
+	// streams at random, each run.
+	SampleStream string
+	Logger       *slog.Logger // nil: discard
+	Progress     Progress     // nil: no progress reports
 }
 
 // Result reports one stream's sync.
@@ -144,6 +148,7 @@ func (s *Syncer) Run(ctx context.Context, selected []Selected) ([]Result, error)
 		s.State = &state.Tracker{}
 	}
 	listings := s.plan(selected, s.runEnd())
+	s.pickSample(listings)
 	err := s.readAllMetered(ctx, listings)
 	s.reportSchema(listings)
 	if err == nil {

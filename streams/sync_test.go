@@ -819,3 +819,35 @@ func TestSchemaValidatorRefusesStopsAtFirstRecord(t *testing.T) {
 		})
 	}
 }
+
+// TestOneStreamSampledPerRun: the first SampleSize records of one stream per
+// run are validated in full with jsonschema/v5, the stream
+// Options.SampleStream names or one picked at random; no other stream's
+// records are (none converts here).
+func TestOneStreamSampledPerRun(t *testing.T) {
+	srv := newSite(t, recurlytest.Config{Seed: 29, Counts: recurlytest.DefaultCounts()})
+	names := []string{"accounts", "invoices", "plans", "transactions"}
+	for _, pick := range []string{"invoices", "plans", ""} {
+		t.Run("pick="+pick, func(t *testing.T) {
+			_, res, err := runSync(t, context.Background(), srv, everything(t, names...), runOpts{opts: streams.Options{SampleStream: pick}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sampled := map[string]int64{}
+			for _, r := range res {
+				if r.Schema.Converted > 0 {
+					t.Fatalf("%s: %d values converted", r.Stream, r.Schema.Converted)
+				}
+				if r.Schema.Validated > 0 {
+					sampled[r.Stream] = r.Schema.Validated
+					if want := min(r.Records, streams.SampleSize); r.Schema.Validated != want {
+						t.Errorf("%s: %d records validated, want %d of its %d", r.Stream, r.Schema.Validated, want, r.Records)
+					}
+				}
+			}
+			if len(sampled) != 1 || pick != "" && sampled[pick] == 0 {
+				t.Errorf("streams validated in full: %v, want %q alone", sampled, pick)
+			}
+		})
+	}
+}

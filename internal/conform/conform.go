@@ -78,8 +78,9 @@ func (s *Schema) Conform(rec []byte) (Result, error) {
 	return res, nil
 }
 
-// Validate checks rec in full against the schema with jsonschema/v5. The
-// error is an *Error naming the first failing value.
+// Validate checks rec in full against the schema with jsonschema/v5,
+// compiling it on first use. The error is an *Error naming the first
+// failing value.
 func (s *Schema) Validate(rec []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(rec))
 	dec.UseNumber()
@@ -87,7 +88,11 @@ func (s *Schema) Validate(rec []byte) error {
 	if err := dec.Decode(&v); err != nil {
 		return fmt.Errorf("conform: record is not JSON: %w", err)
 	}
-	err := s.full.Validate(v)
+	full, err := s.compiled()
+	if err != nil {
+		return err
+	}
+	err = full.Validate(v)
 	var ve *jsonschema.ValidationError
 	if !errors.As(err, &ve) {
 		return err

@@ -146,6 +146,59 @@ func TestOpaque(t *testing.T) {
 	}
 }
 
+// TestCompileDefersJSONSchema: a schema the fast path reads is compiled by
+// jsonschema/v5 on its first Validate, not before; an opaque one at once,
+// so that a schema jsonschema/v5 refuses is still refused by Compile.
+func TestCompileDefersJSONSchema(t *testing.T) {
+	s := mustCompile(t, testSchema)
+	if s.full != nil {
+		t.Fatal("jsonschema/v5 compiled before any Validate")
+	}
+	if err := s.Validate([]byte(`{"id":"a","total":"x"}`)); err == nil {
+		t.Fatal("Validate passed a string total")
+	}
+	if s.full == nil {
+		t.Fatal("Validate did not compile the schema")
+	}
+	if s := mustCompile(t, `{"type":"object","additionalProperties":false}`); s.full == nil {
+		t.Fatal("an opaque schema was not compiled at once")
+	}
+	if _, err := Compile([]byte(`{"type":"object","additionalProperties":"no"}`)); err == nil {
+		t.Fatal("Compile took a schema jsonschema/v5 refuses")
+	}
+}
+
+// FuzzCompile holds the fast path to taking only schemas jsonschema/v5
+// takes, which is what lets Compile leave jsonschema/v5's compile to the
+// first Validate.
+func FuzzCompile(f *testing.F) {
+	for _, name := range schemas.Streams() {
+		raw, _ := schemas.Get(name)
+		f.Add(string(raw))
+	}
+	for _, seed := range []string{
+		testSchema,
+		`{"type":["string","string"]}`,
+		`{"type":["integer","number"]}`,
+		`{"type":"object","properties":{"a":{}},"required":["a","a"]}`,
+		`{"description":5}`, `{"title":null}`, `{"$comment":[]}`, `{"examples":{}}`, `{"examples":[1]}`, `{"default":{}}`,
+		`{"$schema":"http://example.com/s"}`,
+		`{"items":true,"type":"array"}`, `{"items":{"items":{"format":"date-time"}}}`,
+		`{"properties":{"a":true,"b":{"type":"null"}},"additionalProperties":true}`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, schema string) {
+		s, err := Compile([]byte(schema))
+		if err != nil || s.Opaque() {
+			return
+		}
+		if _, err := s.compiled(); err != nil {
+			t.Fatalf("the fast path reads %s, which jsonschema/v5 refuses: %v", schema, err)
+		}
+	})
+}
+
 // FuzzConform checks the fast path against jsonschema/v5 on the tap's own
 // schemas: a record jsonschema accepts is passed through untouched, and
 // whatever Conform returns, jsonschema accepts.
