@@ -112,7 +112,7 @@ func (r *report) targets() []target {
 			out = append(out, target{
 				Name:    "requests, incremental run with no changes",
 				Run:     o.Name,
-				Figure:  fmt.Sprintf("%d requests", o.SecondRequests),
+				Figure:  fmt.Sprintf("%d requests (tap CPU %.2f s)", o.SecondRequests, o.SecondCPU.Seconds()),
 				Target:  fmt.Sprintf("<= %d (one per listing%s)", o.Listings+o.ParentCost, perParentNote(o, false)),
 				Verdict: verdict(o.SecondRequests <= o.Listings+o.ParentCost),
 			})

@@ -163,9 +163,11 @@ type outcome struct {
 	// ParentCost is what the run's per-parent streams add to a no-change
 	// run (parentCost): one request per parent, and the parent ids.
 	ParentCost int
-	// SecondRequests is the requests of a second run from the first run's
-	// last STATE with nothing changed (incremental scenarios).
+	// SecondRequests and SecondCPU are the requests and the tap's CPU time
+	// (user+sys) of a second run from the first run's last STATE with
+	// nothing changed (incremental scenarios).
 	SecondRequests int
+	SecondCPU      time.Duration
 	// WorstWindow is the most of the tap's requests the site saw in any
 	// window of RateWindow (quota scenarios), and Budget the tap's share
 	// of the limit, floor(RateLimit*QuotaLimit/100).
@@ -336,7 +338,7 @@ func measure(sp *spawner, tap, work string, sc scenario) (*outcome, error) {
 		o.WorstWindow, o.Budget = worstWindow(log, sc.RateWindow), sc.RateLimit*sc.QuotaLimit/100
 	}
 	if sc.serves(forIncremental) {
-		if o.SecondRequests, err = runSecond(sp, tap, dir, args, srv.Site, res.Count.LastState); err != nil {
+		if o.SecondRequests, o.SecondCPU, err = runSecond(sp, tap, dir, args, srv.Site, res.Count.LastState); err != nil {
 			return nil, err
 		}
 	}
@@ -365,27 +367,27 @@ func writeRequestLog(path string, log []recurlytest.Request) error {
 }
 
 // runSecond runs the tap again from the first run's last STATE line (the
-// site unchanged) and returns the requests it made.
-func runSecond(sp *spawner, tap, dir string, args []string, site *recurlytest.Site, lastState string) (int, error) {
+// site unchanged) and returns the requests it made and its CPU time.
+func runSecond(sp *spawner, tap, dir string, args []string, site *recurlytest.Site, lastState string) (int, time.Duration, error) {
 	var msg struct {
 		Value json.RawMessage `json:"value"`
 	}
 	if err := json.Unmarshal([]byte(lastState), &msg); err != nil {
-		return 0, fmt.Errorf("the first run's last STATE: %w", err)
+		return 0, 0, fmt.Errorf("the first run's last STATE: %w", err)
 	}
 	statePath := filepath.Join(dir, "state.json")
 	if err := os.WriteFile(statePath, msg.Value, 0o600); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	site.ResetRequests()
 	res, err := sp.run(spawnRequest{Path: tap, Args: append(slices.Clone(args), "--state", statePath), StderrPath: filepath.Join(dir, "tap-second.log")})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if res.ExitCode != 0 {
-		return 0, fmt.Errorf("the second run exited with status %d; see %s", res.ExitCode, filepath.Join(dir, "tap-second.log"))
+		return 0, 0, fmt.Errorf("the second run exited with status %d; see %s", res.ExitCode, filepath.Join(dir, "tap-second.log"))
 	}
-	return len(site.Requests()), nil
+	return len(site.Requests()), res.User + res.Sys, nil
 }
 
 // compareFloor runs this program as the floor reader (floor.go) and the
